@@ -1,0 +1,54 @@
+package profiling
+
+import "time"
+
+// User is the service's own snapshot of one identity-provider user. Adapters
+// convert to it at the boundary, so no SDK type is ever cached or shared.
+//
+// The JSON tags give the compact form the cache stores; they follow Auth0's
+// attribute names so a cached entry is easy to read next to an Auth0 record.
+type User struct {
+	ID            string     `json:"user_id"`
+	Email         string     `json:"email,omitempty"`
+	EmailVerified bool       `json:"email_verified,omitempty"`
+	Name          string     `json:"name,omitempty"`
+	Nickname      string     `json:"nickname,omitempty"`
+	Picture       string     `json:"picture,omitempty"`
+	GivenName     string     `json:"given_name,omitempty"`
+	FamilyName    string     `json:"family_name,omitempty"`
+	PhoneNumber   string     `json:"phone_number,omitempty"`
+	CreatedAt     time.Time  `json:"created_at,omitzero"`
+	UpdatedAt     time.Time  `json:"updated_at,omitzero"`
+	LastLogin     time.Time  `json:"last_login,omitzero"`
+	LoginsCount   int64      `json:"logins_count,omitempty"`
+	Identities    []Identity `json:"identities,omitempty"`
+
+	// UserMetadata belongs to the user: answers are written here, one
+	// top-level key per catalogue field.
+	UserMetadata map[string]any `json:"user_metadata,omitempty"`
+	// AppMetadata is server-only: roles, enrichment data and this service's
+	// bookkeeping (see BookkeepingKey). No end-user input ever reaches it.
+	AppMetadata map[string]any `json:"app_metadata,omitempty"`
+}
+
+// Identity is one identity-provider account linked to a user.
+type Identity struct {
+	Connection  string         `json:"connection,omitempty"`
+	Provider    string         `json:"provider,omitempty"`
+	UserID      string         `json:"user_id,omitempty"`
+	IsSocial    bool           `json:"isSocial,omitempty"`
+	ProfileData map[string]any `json:"profileData,omitempty"`
+}
+
+// Patch is the whole change one request makes to a user. Keys are top-level
+// metadata keys; a nil value deletes the key (Auth0's PATCH semantics). There
+// is deliberately no way to express a root attribute such as email or blocked.
+type Patch struct {
+	UserMetadata map[string]any
+	AppMetadata  map[string]any
+}
+
+// IsEmpty reports whether the patch changes nothing.
+func (p Patch) IsEmpty() bool {
+	return len(p.UserMetadata) == 0 && len(p.AppMetadata) == 0
+}
