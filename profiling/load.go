@@ -1,0 +1,486 @@
+package profiling
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/nyaruka/phonenumbers"
+)
+
+// RulesError is a problem in a rules file. It names the file, where known
+// the line, the stage and/or field, and the reason, on one line, e.g.
+//
+//	rules.yaml:31: stage "engaged": condition: ERROR: <input>:1:6: undefined field 'login_count'
+type RulesError struct {
+	File   string
+	Line   int // 1-based line in the file; 0 when the problem has no single place
+	Stage  string
+	Field  string
+	Reason string
+}
+
+func (e *RulesError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Stage != "" {
+		fmt.Fprintf(&b, "stage %q: ", e.Stage)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, "field %q: ", e.Field)
+	}
+	b.WriteString(oneLine(e.Reason))
+	return b.String()
+}
+
+// maxRulesSize bounds the rules file; the real one is a few KiB.
+const maxRulesSize = 1 << 20
+
+// reservedKeys are UpdateProfileInput fields that carry something other than
+// an answer, so no catalogue field may take their name.
+var reservedKeys = map[string]string{
+	"context":          "the API uses it for the interaction context",
+	"clientMutationId": "the API uses it for Relay's mutation id",
+}
+
+// rootAttributes are the Auth0 root attributes an identity provider fills in
+// and a source may name. name and nickname are allowed but note that Auth0
+// sets them from the email address for database users.
+var rootAttributes = []string{"given_name", "family_name", "name", "nickname", "picture", "phone_number"}
+
+var graphQLName = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
+
+// The rules file as written; pointers tell "left out" from "zero".
+type rawRules struct {
+	Policy *rawPolicy `yaml:"policy"`
+	Fields []rawField `yaml:"fields"`
+	Stages []rawStage `yaml:"stages"`
+}
+
+type rawPolicy struct {
+	MaxFieldsPerPrompt *int    `yaml:"maxFieldsPerPrompt"`
+	SkipCooldown       *string `yaml:"skipCooldown"`
+}
+
+type rawField struct {
+	Key           string      `yaml:"key"`
+	Label         string      `yaml:"label"`
+	Type          string      `yaml:"type"`
+	Required      bool        `yaml:"required"`
+	Placeholder   string      `yaml:"placeholder"`
+	Store         string      `yaml:"store"`
+	Sources       []string    `yaml:"sources"`
+	MinLength     *int        `yaml:"minLength"`
+	MaxLength     *int        `yaml:"maxLength"`
+	DefaultRegion *string     `yaml:"defaultRegion"`
+	Options       []rawOption `yaml:"options"`
+}
+
+type rawOption struct {
+	Value string `yaml:"value"`
+	Label string `yaml:"label"`
+}
+
+type rawStage struct {
+	Name   string   `yaml:"name"`
+	When   *string  `yaml:"when"`
+	Reason string   `yaml:"reason"`
+	Fields []string `yaml:"fields"`
+}
+
+// ParseRules loads a rules file. name is only used in error messages. schema
+// is what the API's UpdateProfileInput accepts; every catalogue field must
+// be one of its fields, with a matching kind. Every problem is a *RulesError.
+func ParseRules(name string, data []byte, schema InputSchema) (*Rules, error) {
+	l := &loader{file: name}
+	r, err := l.load(data, schema)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+type loader struct {
+	file string
+	body ast.Node // the document, for finding the line of a problem
+}
+
+func (l *loader) fail(path string, stage, field, format string, args ...any) *RulesError {
+	return &RulesError{File: l.file, Line: l.line(path), Stage: stage, Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// line finds where a YAML path such as "$.stages[2].when" is in the file.
+func (l *loader) line(path string) int {
+	if l.body == nil || path == "" {
+		return 0
+	}
+	p, err := yaml.PathString(path)
+	if err != nil {
+		return 0
+	}
+	n, err := p.FilterNode(l.body)
+	if err != nil || n == nil || n.GetToken() == nil {
+		return 0
+	}
+	return n.GetToken().Position.Line
+}
+
+func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
+	if len(data) > maxRulesSize {
+		return nil, l.fail("", "", "", "the file is %d bytes; the limit is %d", len(data), maxRulesSize)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, l.fail("", "", "", "the file is empty")
+	}
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, l.yamlError(err)
+	}
+	var docs []*ast.DocumentNode
+	for _, d := range file.Docs {
+		if d != nil && d.Body != nil {
+			docs = append(docs, d)
+		}
+	}
+	switch len(docs) {
+	case 0:
+		return nil, l.fail("", "", "", "the file is empty")
+	case 1:
+	default:
+		return nil, &RulesError{File: l.file, Line: docs[1].Body.GetToken().Position.Line,
+			Reason: fmt.Sprintf("the file holds %d YAML documents; put everything in one", len(docs))}
+	}
+	l.body = docs[0].Body
+
+	var raw rawRules
+	if err := yaml.NodeToValue(l.body, &raw, yaml.Strict()); err != nil {
+		return nil, l.yamlError(err)
+	}
+
+	r := &Rules{file: l.file, byKey: map[string]*Field{}}
+	if r.policy, err = l.policy(raw.Policy); err != nil {
+		return nil, err
+	}
+	if err := l.fields(r, raw.Fields, schema); err != nil {
+		return nil, err
+	}
+	if err := l.stages(r, raw.Stages); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// yamlError turns a go-yaml error into a one-line RulesError with its line.
+func (l *loader) yamlError(err error) *RulesError {
+	var ye yaml.Error
+	if !errors.As(err, &ye) {
+		return &RulesError{File: l.file, Reason: err.Error()}
+	}
+	e := &RulesError{File: l.file, Reason: ye.GetMessage()}
+	tok := ye.GetToken()
+	if tok != nil {
+		e.Line = tok.Position.Line
+	}
+	// go-yaml phrases type errors in Go terms; say what the file should hold.
+	var te *yaml.TypeError
+	if errors.As(err, &te) && tok != nil {
+		e.Reason = fmt.Sprintf("expected %s, found %q", yamlKindName(te.DstType), tok.Value)
+	}
+	return e
+}
+
+func yamlKindName(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	case reflect.String:
+		return "text"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "a mapping (key: value)"
+	case reflect.Pointer:
+		return yamlKindName(t.Elem())
+	}
+	return t.String()
+}
+
+func (l *loader) policy(p *rawPolicy) (Policy, error) {
+	if p == nil {
+		return Policy{}, l.fail("", "", "", "policy: is required (maxFieldsPerPrompt and skipCooldown)")
+	}
+	var out Policy
+	switch {
+	case p.MaxFieldsPerPrompt == nil:
+		return out, l.fail("$.policy", "", "", "policy.maxFieldsPerPrompt: is required")
+	case *p.MaxFieldsPerPrompt < 1:
+		return out, l.fail("$.policy.maxFieldsPerPrompt", "", "", "policy.maxFieldsPerPrompt: must be at least 1, got %d", *p.MaxFieldsPerPrompt)
+	}
+	out.MaxFieldsPerPrompt = *p.MaxFieldsPerPrompt
+	if p.SkipCooldown == nil {
+		return out, l.fail("$.policy", "", "", "policy.skipCooldown: is required")
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(*p.SkipCooldown))
+	if err != nil {
+		return out, l.fail("$.policy.skipCooldown", "", "", "policy.skipCooldown: %q is not a duration (write e.g. 72h, 90m, 1h30m)", *p.SkipCooldown)
+	}
+	if d <= 0 {
+		return out, l.fail("$.policy.skipCooldown", "", "", "policy.skipCooldown: must be positive, got %s", d)
+	}
+	out.SkipCooldown = d
+	return out, nil
+}
+
+func (l *loader) fields(r *Rules, raw []rawField, schema InputSchema) error {
+	if len(raw) == 0 {
+		return l.fail("", "", "", "fields: the catalogue is empty; declare at least one field")
+	}
+	keyAt := map[string]int{}
+	storeOf := map[string]string{}
+	for i, rf := range raw {
+		at := fmt.Sprintf("$.fields[%d]", i)
+		key := rf.Key
+		fail := func(sub, format string, args ...any) error {
+			return l.fail(at+sub, "", key, format, args...)
+		}
+		if key == "" {
+			return l.fail(at, "", "", "fields[%d]: key is required", i)
+		}
+		if !graphQLName.MatchString(key) {
+			return fail(".key", "key must be a GraphQL name (letters, digits and _, not starting with a digit)")
+		}
+		if why, ok := reservedKeys[key]; ok {
+			return fail(".key", "%q is reserved: %s", key, why)
+		}
+		if first, dup := keyAt[key]; dup {
+			return fail(".key", "duplicate key; first declared as fields[%d] on line %d", first, l.line(fmt.Sprintf("$.fields[%d]", first)))
+		}
+		keyAt[key] = i
+		if strings.TrimSpace(rf.Label) == "" {
+			return fail("", "label is required: prompts and error messages use it")
+		}
+		typ := FieldType(rf.Type)
+		switch {
+		case rf.Type == "":
+			return fail("", "type is required (TEXT, PHONE, BOOLEAN or SELECT)")
+		case typ.InputKind() == 0:
+			return fail(".type", "type %q is unknown; use TEXT, PHONE, BOOLEAN or SELECT", rf.Type)
+		}
+		kind, ok := schema[key]
+		if !ok {
+			return fail(".key", "the API has no input field %q", key)
+		}
+		if kind != typ.InputKind() {
+			return fail(".type", "type %s needs a %s input but the API's %s is %s", typ, typ.InputKind(), key, kind)
+		}
+		switch {
+		case rf.Store == "":
+			return fail("", "store is required: the user_metadata key answers are written to")
+		case strings.ContainsAny(rf.Store, ".$"):
+			return fail(".store", "store %q must not contain '.' or '$' (Auth0 rejects such metadata keys)", rf.Store)
+		case strings.TrimSpace(rf.Store) != rf.Store:
+			return fail(".store", "store %q must not start or end with spaces", rf.Store)
+		}
+		if other, dup := storeOf[rf.Store]; dup {
+			return fail(".store", "store %q is already used by field %q; each field needs its own key", rf.Store, other)
+		}
+		storeOf[rf.Store] = key
+
+		f := &Field{
+			Key:         key,
+			Label:       strings.TrimSpace(rf.Label),
+			Type:        typ,
+			Required:    rf.Required,
+			Placeholder: rf.Placeholder,
+			Store:       rf.Store,
+		}
+		for j, src := range rf.Sources {
+			s, err := parseSource(src, f.Store)
+			if err != nil {
+				return fail(fmt.Sprintf(".sources[%d]", j), "source %q: %v", src, err)
+			}
+			f.Sources = append(f.Sources, s)
+		}
+		if err := l.typeKnobs(f, rf, fail); err != nil {
+			return err
+		}
+		r.fields = append(r.fields, f)
+		r.byKey[key] = f
+	}
+	return nil
+}
+
+// typeKnobs checks the settings that only make sense for one field type, so
+// that a knob on the wrong type is an error rather than silently ignored.
+func (l *loader) typeKnobs(f *Field, rf rawField, fail func(sub, format string, args ...any) error) error {
+	if f.Type != FieldSelect && len(rf.Options) > 0 {
+		return fail(".options", "options apply only to SELECT fields, not %s", f.Type)
+	}
+	if f.Type != FieldText && (rf.MinLength != nil || rf.MaxLength != nil) {
+		return fail("", "minLength and maxLength apply only to TEXT fields, not %s", f.Type)
+	}
+	if f.Type != FieldPhone && rf.DefaultRegion != nil {
+		return fail(".defaultRegion", "defaultRegion applies only to PHONE fields, not %s", f.Type)
+	}
+	switch f.Type {
+	case FieldSelect:
+		if len(rf.Options) == 0 {
+			return fail("", "a SELECT field needs options: [{value: ..., label: ...}]")
+		}
+		seen := map[string]bool{}
+		for i, o := range rf.Options {
+			at := fmt.Sprintf(".options[%d]", i)
+			switch {
+			case o.Value == "":
+				return fail(at, "options[%d]: value is required", i)
+			case strings.TrimSpace(o.Value) != o.Value:
+				return fail(at, "option %q: value must not start or end with spaces (answers are trimmed)", o.Value)
+			case seen[o.Value]:
+				return fail(at, "option %q: listed twice", o.Value)
+			case strings.TrimSpace(o.Label) == "":
+				return fail(at, "option %q: label is required", o.Value)
+			}
+			seen[o.Value] = true
+			f.Options = append(f.Options, Option{Value: o.Value, Label: strings.TrimSpace(o.Label)})
+		}
+	case FieldText:
+		f.MaxLength = DefaultMaxLength
+		if rf.MaxLength != nil {
+			if *rf.MaxLength < 1 {
+				return fail(".maxLength", "maxLength must be at least 1, got %d", *rf.MaxLength)
+			}
+			f.MaxLength = *rf.MaxLength
+		}
+		if rf.MinLength != nil {
+			if *rf.MinLength < 0 {
+				return fail(".minLength", "minLength must not be negative, got %d", *rf.MinLength)
+			}
+			f.MinLength = *rf.MinLength
+		}
+		if f.MinLength > f.MaxLength {
+			return fail(".minLength", "minLength %d is greater than maxLength %d", f.MinLength, f.MaxLength)
+		}
+	case FieldPhone:
+		if rf.DefaultRegion != nil && *rf.DefaultRegion != "" {
+			region := strings.ToUpper(strings.TrimSpace(*rf.DefaultRegion))
+			if !phonenumbers.GetSupportedRegions()[region] {
+				return fail(".defaultRegion", "defaultRegion %q is not an ISO 3166 region code phonenumbers knows (e.g. US, GB, DE)", *rf.DefaultRegion)
+			}
+			f.DefaultRegion = region
+		}
+	}
+	return nil
+}
+
+// parseSource checks a source path and classifies it.
+func parseSource(src, store string) (Source, error) {
+	segs := strings.Split(src, ".")
+	if slices.Contains(segs, "") {
+		return Source{}, errors.New("empty path segment")
+	}
+	s := Source{Path: src, root: segs[0], path: segs[1:]}
+	switch root := segs[0]; {
+	case slices.Contains(rootAttributes, root):
+		if len(segs) > 1 {
+			return Source{}, fmt.Errorf("%s is a root attribute and has no nested keys", root)
+		}
+		s.Kind = SourceIdentityProvider
+	case root == "identities":
+		if len(segs) < 3 || segs[1] != "profileData" {
+			return Source{}, errors.New("write identities.profileData.<key>")
+		}
+		s.Kind, s.path = SourceIdentityProvider, segs[2:]
+	case root == "app_metadata":
+		if len(segs) < 2 {
+			return Source{}, errors.New("name a key: app_metadata.<key>")
+		}
+		if segs[1] == BookkeepingKey {
+			return Source{}, fmt.Errorf("app_metadata.%s is this service's bookkeeping, not profile data", BookkeepingKey)
+		}
+		s.Kind = SourceEnrichment
+	case root == "user_metadata":
+		if len(segs) < 2 {
+			return Source{}, errors.New("name a key: user_metadata.<key>")
+		}
+		if len(segs) == 2 && segs[1] == store {
+			return Source{}, errors.New("user_metadata.<store> is always checked first; remove this source")
+		}
+		s.Kind = SourceUser
+	default:
+		return Source{}, fmt.Errorf("unknown source; use a root attribute (%s), identities.profileData.<key>, app_metadata.<path> or user_metadata.<path>",
+			strings.Join(rootAttributes, ", "))
+	}
+	return s, nil
+}
+
+func (l *loader) stages(r *Rules, raw []rawStage) error {
+	if len(raw) == 0 {
+		return l.fail("", "", "", "stages: declare at least one stage")
+	}
+	nameAt := map[string]int{}
+	for i, rs := range raw {
+		at := fmt.Sprintf("$.stages[%d]", i)
+		name := rs.Name
+		fail := func(sub, field, format string, args ...any) error {
+			return l.fail(at+sub, name, field, format, args...)
+		}
+		if strings.TrimSpace(name) == "" {
+			return l.fail(at, "", "", "stages[%d]: name is required", i)
+		}
+		if first, dup := nameAt[name]; dup {
+			return fail(".name", "", "duplicate name; first declared as stages[%d] on line %d", first, l.line(fmt.Sprintf("$.stages[%d]", first)))
+		}
+		nameAt[name] = i
+		if rs.When == nil || strings.TrimSpace(*rs.When) == "" {
+			return fail("", "", `when is required (write "true" for a stage that always applies)`)
+		}
+		cond, err := compileCondition(*rs.When)
+		if err != nil {
+			return fail(".when", "", "condition: %v", err)
+		}
+		if strings.TrimSpace(rs.Reason) == "" {
+			return fail("", "", "reason is required: it tells the user why we ask")
+		}
+		if len(rs.Fields) == 0 {
+			return fail("", "", "fields: list at least one field key")
+		}
+		s := &Stage{Name: name, Reason: strings.TrimSpace(rs.Reason), When: *rs.When, cond: cond}
+		seen := map[string]bool{}
+		for j, key := range rs.Fields {
+			f, ok := r.byKey[key]
+			if !ok {
+				return fail(fmt.Sprintf(".fields[%d]", j), key, "no such field in the catalogue")
+			}
+			if seen[key] {
+				return fail(fmt.Sprintf(".fields[%d]", j), key, "listed twice in this stage")
+			}
+			seen[key] = true
+			s.Fields = append(s.Fields, f)
+		}
+		r.stages = append(r.stages, s)
+	}
+	return nil
+}
+
+// oneLine keeps an error message on one line: library messages sometimes
+// carry newlines, and log lines and start-up errors should not.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+}
