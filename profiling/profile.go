@@ -1,0 +1,265 @@
+package profiling
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Value is one catalogue field's value for one user.
+type Value struct {
+	Field       *Field
+	Known       bool
+	Value       any        // string for TEXT/PHONE/SELECT, bool for BOOLEAN; nil when unknown
+	Source      SourceKind // "" when unknown
+	CollectedAt time.Time  // zero unless this service recorded the answer
+	Stage       string     // stage the answer was collected in, if recorded
+	Context     string     // interaction context the answer was collected in, if recorded
+}
+
+// Profile is what the rules make of one user at one moment: every catalogue
+// value with its source, the user's stage and completion. It is read-only
+// and safe for concurrent use.
+type Profile struct {
+	User       *User
+	Values     []Value  // catalogue order
+	Stage      string   // last stage whose condition holds with no context; "" if none
+	Completion float64  // known fields / catalogue size, 0..1
+	Roles      []string // app_metadata.roles
+
+	rules   *Rules
+	now     time.Time
+	facts   conditionUser
+	index   map[string]int
+	skipped map[string]skippedEntry
+}
+
+// PendingField is a field to ask now, with the stage that asks it.
+type PendingField struct {
+	Field  *Field
+	Stage  string
+	Reason string
+}
+
+// ArgumentError is a request argument the caller got wrong (as opposed to
+// an answer the user got wrong, which is a FieldError).
+type ArgumentError struct {
+	Argument string
+	Reason   string
+}
+
+func (e *ArgumentError) Error() string {
+	return fmt.Sprintf("invalid argument %q: %s", e.Argument, e.Reason)
+}
+
+// Profile evaluates the rules for u at time now.
+func (r *Rules) Profile(u *User, now time.Time) *Profile {
+	if u == nil {
+		u = &User{}
+	}
+	collected, skipped := readBookkeeping(u.AppMetadata)
+	p := &Profile{
+		User:    u,
+		Values:  make([]Value, len(r.fields)),
+		Roles:   roles(u.AppMetadata),
+		rules:   r,
+		now:     now,
+		facts:   conditionFacts(u),
+		index:   make(map[string]int, len(r.fields)),
+		skipped: skipped,
+	}
+	known := 0
+	for i, f := range r.fields {
+		p.index[f.Key] = i
+		p.Values[i] = lookup(u, f, collected)
+		if p.Values[i].Known {
+			known++
+		}
+	}
+	p.Completion = float64(known) / float64(len(r.fields))
+	for _, s := range r.stages {
+		if r.holds(s, &p.facts, "", now) {
+			p.Stage = s.Name
+		}
+	}
+	return p
+}
+
+// Value returns the value of the catalogue field key.
+func (p *Profile) Value(key string) (Value, bool) {
+	i, ok := p.index[key]
+	if !ok {
+		return Value{}, false
+	}
+	return p.Values[i], true
+}
+
+// Pending returns what to ask now in the given interaction context: the
+// fields of every stage whose condition holds, earlier stages first, each
+// field once, leaving out known fields and fields skipped within the
+// cool-down, and at most limit of them (nil: the policy's maximum; a larger
+// limit is capped at that maximum).
+func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error) {
+	n := p.rules.policy.MaxFieldsPerPrompt
+	if limit != nil {
+		if *limit < 1 {
+			return nil, &ArgumentError{Argument: "limit", Reason: "must be at least 1"}
+		}
+		n = min(n, *limit)
+	}
+	if reason := checkContext(interaction); reason != "" {
+		return nil, &ArgumentError{Argument: "context", Reason: reason}
+	}
+	out := []PendingField{}
+	seen := map[string]bool{}
+	for _, s := range p.rules.stages {
+		if !p.rules.holds(s, &p.facts, interaction, p.now) {
+			continue
+		}
+		for _, f := range s.Fields {
+			if seen[f.Key] {
+				continue
+			}
+			seen[f.Key] = true
+			if p.Values[p.index[f.Key]].Known || p.skippedNow(f.Key) {
+				continue
+			}
+			out = append(out, PendingField{Field: f, Stage: s.Name, Reason: s.Reason})
+			if len(out) == n {
+				return out, nil // later conditions need not be evaluated
+			}
+		}
+	}
+	return out, nil
+}
+
+// skippedNow reports whether key was skipped less than the cool-down ago.
+func (p *Profile) skippedNow(key string) bool {
+	s, ok := p.skipped[key]
+	return ok && p.now.Before(s.At.Add(p.rules.policy.SkipCooldown))
+}
+
+// askingStage is the first stage that asks for key for this user in this
+// context now, or "" when none does; answers are recorded with it.
+func (p *Profile) askingStage(key, interaction string) string {
+	for _, s := range p.rules.stages {
+		for _, f := range s.Fields {
+			if f.Key == key && p.rules.holds(s, &p.facts, interaction, p.now) {
+				return s.Name
+			}
+		}
+	}
+	return ""
+}
+
+// maxContextLength bounds the interaction context: it is recorded in
+// app_metadata with every answer and skip.
+const maxContextLength = 100
+
+// checkContext returns why an interaction context is unacceptable, or "".
+func checkContext(interaction string) string {
+	if n := utf8.RuneCountInString(interaction); n > maxContextLength {
+		return fmt.Sprintf("must be at most %d characters, got %d", maxContextLength, n)
+	}
+	if !cleanText(interaction) {
+		return "must not contain control or invisible formatting characters"
+	}
+	return ""
+}
+
+// lookup finds a field's value: the user's own answer first, then each
+// source in order.
+func lookup(u *User, f *Field, collected map[string]collectedEntry) Value {
+	if v, ok := knownValue(f, u.UserMetadata[f.Store]); ok {
+		out := Value{Field: f, Known: true, Value: v, Source: SourceUser}
+		if c, ok := collected[f.Key]; ok {
+			out.CollectedAt, out.Stage, out.Context = c.At, c.Stage, c.Context
+		}
+		return out
+	}
+	for _, s := range f.Sources {
+		if v, ok := s.find(u, f); ok {
+			return Value{Field: f, Known: true, Value: v, Source: s.Kind}
+		}
+	}
+	return Value{Field: f}
+}
+
+// knownValue reports whether raw is a usable value for f: a bool for a
+// BOOLEAN field (false counts), a non-blank string otherwise. A value of the
+// wrong type does not count, so the field is asked and the answer fixes it.
+func knownValue(f *Field, raw any) (any, bool) {
+	switch v := raw.(type) {
+	case bool:
+		return v, f.Type == FieldBoolean
+	case string:
+		return v, f.Type != FieldBoolean && strings.TrimSpace(v) != ""
+	}
+	return nil, false
+}
+
+// find returns the first known value at this source.
+func (s Source) find(u *User, f *Field) (any, bool) {
+	switch s.root {
+	case "identities":
+		for _, id := range u.Identities {
+			if v, ok := knownValue(f, dig(id.ProfileData, s.path)); ok {
+				return v, true
+			}
+		}
+		return nil, false
+	case "app_metadata":
+		return knownValue(f, dig(u.AppMetadata, s.path))
+	case "user_metadata":
+		return knownValue(f, dig(u.UserMetadata, s.path))
+	}
+	return knownValue(f, rootAttribute(u, s.root))
+}
+
+func rootAttribute(u *User, name string) any {
+	switch name {
+	case "given_name":
+		return u.GivenName
+	case "family_name":
+		return u.FamilyName
+	case "name":
+		return u.Name
+	case "nickname":
+		return u.Nickname
+	case "picture":
+		return u.Picture
+	case "phone_number":
+		return u.PhoneNumber
+	}
+	return nil
+}
+
+// dig follows a dotted path through nested maps.
+func dig(m map[string]any, path []string) any {
+	var cur any = m
+	for _, key := range path {
+		next, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = next[key]
+	}
+	return cur
+}
+
+// roles reads app_metadata.roles, a list of strings; anything else is ignored.
+func roles(appMetadata map[string]any) []string {
+	out := []string{}
+	switch rs := appMetadata["roles"].(type) {
+	case []any:
+		for _, r := range rs {
+			if s, ok := r.(string); ok {
+				out = append(out, s)
+			}
+		}
+	case []string:
+		out = append(out, rs...)
+	}
+	return out
+}
