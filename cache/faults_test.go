@@ -1,0 +1,96 @@
+package cache_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/profiling"
+)
+
+func TestRedisStoppedReadsFallThroughThenCacheIsUsedAgain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	want := sampleUser("auth0|redis-down")
+	store := newFakeStore(want)
+	c := e.newCache(store, cache.Config{})
+	mustUser(t, c, want.ID)
+
+	e.redis.Stop()
+	for i := range 5 {
+		sameJSON(t, mustUser(t, c, want.ID), want)
+		if n := store.gets.Load(); n != int64(2+i) {
+			t.Fatalf("read %d with Redis down: %d upstream calls in all, want %d", i, n, 2+i)
+		}
+	}
+	updated, err := c.UpdateUser(context.Background(), want.ID, profiling.Patch{UserMetadata: map[string]any{"title": "CFO"}})
+	if err != nil {
+		t.Fatalf("UpdateUser with Redis down: %v", err)
+	}
+	if updated.UserMetadata["title"] != "CFO" {
+		t.Fatalf("UpdateUser with Redis down returned %v", updated.UserMetadata)
+	}
+	if err := c.Invalidate(context.Background(), want.ID); err == nil {
+		t.Fatal("Invalidate with Redis down reported success")
+	}
+	logs := e.logs.String()
+	if !contains(logs, "redis read failed") || !contains(logs, "redis write failed") {
+		t.Fatalf("Redis failures were not logged; log:\n%s", logs)
+	}
+
+	e.redis.Restart()
+	// The client notices the restart on its own schedule (broken pooled
+	// connections, go-redis's dial back-off); once a read refills the
+	// entry, reads are hits again.
+	eventually(t, "a read to refill Redis after Restart", func() bool {
+		mustUser(t, c, want.ID)
+		n, err := e.rdb.Exists(context.Background(), c.Key(want.ID)).Result()
+		return err == nil && n == 1
+	})
+	before := store.gets.Load()
+	for range 5 {
+		if u := mustUser(t, c, want.ID); u.UserMetadata["title"] != "CFO" {
+			t.Fatalf("read after Restart = %v, want the updated user", u.UserMetadata)
+		}
+	}
+	if n := store.gets.Load() - before; n != 0 {
+		t.Fatalf("reads after Redis came back made %d upstream calls, want 0", n)
+	}
+}
+
+func TestRedisPausedReadsAreStillAnswered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	want := sampleUser("auth0|redis-blackholed")
+	store := newFakeStore(want)
+	c := e.newCache(store, cache.Config{})
+	mustUser(t, c, want.ID)
+
+	e.redis.Pause()
+	resumed := false
+	defer func() {
+		if !resumed {
+			e.redis.Resume()
+		}
+	}()
+	// A request with a long deadline: only the cache's own Redis bound
+	// stops a frozen Redis from holding it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*60e9)
+	defer cancel()
+	u, err := c.User(ctx, want.ID)
+	if err != nil {
+		t.Fatalf("User with Redis frozen: %v", err)
+	}
+	sameJSON(t, u, want)
+	if n := store.gets.Load(); n != 2 {
+		t.Fatalf("read with Redis frozen made %d upstream calls in all, want 2", n)
+	}
+
+	e.redis.Resume()
+	resumed = true
+	eventually(t, "reads to be hits again after Resume", func() bool {
+		before := store.gets.Load()
+		mustUser(t, c, want.ID)
+		return store.gets.Load() == before
+	})
+}

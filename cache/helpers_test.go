@@ -1,0 +1,260 @@
+package cache_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/internal/redistest"
+	"github.com/progressive-profiling/bff/profiling"
+)
+
+// fakeStore is an in-memory profiling.UserStore that counts its calls. Like
+// a naive store it hands out the very *User it holds, so any sharing the
+// cache failed to prevent would show up as one caller's change reaching
+// another. Updates replace the stored user instead of mutating it.
+type fakeStore struct {
+	gets    atomic.Int64
+	updates atomic.Int64
+
+	mu    sync.Mutex
+	users map[string]*profiling.User
+	// gate, when set, holds every User call until it is closed or the
+	// call's context ends; entered receives one value per call that
+	// reached the gate.
+	gate    chan struct{}
+	entered chan context.Context
+	getErr  error
+	panics  bool
+}
+
+func newFakeStore(users ...*profiling.User) *fakeStore {
+	f := &fakeStore{users: map[string]*profiling.User{}}
+	for _, u := range users {
+		f.users[u.ID] = u
+	}
+	return f
+}
+
+// holdReads makes User calls wait until the returned release is called.
+func (f *fakeStore) holdReads() (entered <-chan context.Context, release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gate = make(chan struct{})
+	f.entered = make(chan context.Context, 1000)
+	gate := f.gate
+	var once sync.Once
+	return f.entered, func() { once.Do(func() { close(gate) }) }
+}
+
+func (f *fakeStore) User(ctx context.Context, id string) (*profiling.User, error) {
+	f.gets.Add(1)
+	f.mu.Lock()
+	gate, entered, getErr, panics := f.gate, f.entered, f.getErr, f.panics
+	f.mu.Unlock()
+	if panics {
+		panic("fake store: malformed upstream user")
+	}
+	if gate != nil {
+		entered <- ctx
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if getErr != nil {
+		return nil, getErr
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[id]
+	if !ok {
+		return nil, fmt.Errorf("fake store: user %q: %w", id, profiling.ErrUserNotFound)
+	}
+	return u, nil
+}
+
+func (f *fakeStore) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*profiling.User, error) {
+	f.updates.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old, ok := f.users[id]
+	if !ok {
+		return nil, fmt.Errorf("fake store: user %q: %w", id, profiling.ErrUserNotFound)
+	}
+	u := *old
+	u.UserMetadata = applyPatch(old.UserMetadata, p.UserMetadata)
+	u.AppMetadata = applyPatch(old.AppMetadata, p.AppMetadata)
+	u.UpdatedAt = old.UpdatedAt.Add(time.Second)
+	f.users[id] = &u
+	return &u, nil
+}
+
+func (f *fakeStore) setUser(u *profiling.User) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.users[u.ID] = u
+}
+
+func (f *fakeStore) failReads(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.getErr = err
+}
+
+// applyPatch merges at the top level and deletes nil values, as Auth0 does.
+func applyPatch(old, patch map[string]any) map[string]any {
+	out := maps.Clone(old)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for k, v := range patch {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// sampleUser is a user with every kind of field the cache must carry:
+// nested metadata maps, identities with profile data, timestamps.
+func sampleUser(id string) *profiling.User {
+	created := time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
+	return &profiling.User{
+		ID:            id,
+		Email:         "ada@example.com",
+		EmailVerified: true,
+		Name:          "Ada Lovelace",
+		Nickname:      "ada",
+		Picture:       "https://example.com/ada.png",
+		GivenName:     "Ada",
+		CreatedAt:     created,
+		UpdatedAt:     created.Add(time.Hour),
+		LastLogin:     created.Add(2 * time.Hour),
+		LoginsCount:   3,
+		Identities: []profiling.Identity{{
+			Connection: "google-oauth2", Provider: "google-oauth2", UserID: "1234", IsSocial: true,
+			ProfileData: map[string]any{"family_name": "Lovelace", "locale": "en"},
+		}},
+		UserMetadata: map[string]any{"company": "Analytical Engines", "prefs": map[string]any{"theme": "dark"}},
+		AppMetadata:  map[string]any{"roles": []any{"reader"}, "enrichment": map[string]any{"title": "Countess"}},
+	}
+}
+
+// logBuffer collects what the cache logs, so tests can assert that an
+// absorbed failure was at least reported.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// env is one test's real redis-server, a client built by cache.Connect
+// (so the production client options are what is tested), and the raw
+// client for inspecting Redis directly.
+type env struct {
+	redis *redistest.Server
+	rdb   redis.UniversalClient
+	logs  *logBuffer
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	srv := redistest.Start(t)
+	rdb, closeRDB, err := cache.Connect(context.Background(), srv.URL())
+	if err != nil {
+		t.Fatalf("Connect(%s): %v", srv.URL(), err)
+	}
+	t.Cleanup(func() { closeRDB() })
+	return &env{redis: srv, rdb: rdb, logs: &logBuffer{}}
+}
+
+func (e *env) newCache(next profiling.UserStore, cfg cache.Config) *cache.Cache {
+	if cfg.Logger == nil {
+		cfg.Logger = e.logs.logger()
+	}
+	return cache.New(e.rdb, next, cfg)
+}
+
+// cached returns the raw entry Redis holds under key, or "" if none.
+func (e *env) cached(t testing.TB, key string) string {
+	t.Helper()
+	v, err := e.rdb.Get(context.Background(), key).Result()
+	if err == redis.Nil {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("GET %s: %v", key, err)
+	}
+	return v
+}
+
+// mustUser reads id through c and fails the test on error.
+func mustUser(t testing.TB, c *cache.Cache, id string) *profiling.User {
+	t.Helper()
+	u, err := c.User(context.Background(), id)
+	if err != nil {
+		t.Fatalf("User(%q): %v", id, err)
+	}
+	return u
+}
+
+// sameJSON compares users by their JSON form, which is what the cache keeps.
+func sameJSON(t testing.TB, got, want *profiling.User) {
+	t.Helper()
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(g) != string(w) {
+		t.Fatalf("user differs:\n got %s\nwant %s", g, w)
+	}
+}
+
+// eventually polls cond until it holds or a generous deadline passes; for
+// waiting on things that happen "soon" without asserting how soon.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
