@@ -8,6 +8,10 @@
 // Pause/Resume freeze it with SIGSTOP/SIGCONT (a blackholed or badly slow
 // Redis: connections are accepted by the kernel but nothing answers).
 //
+// StartCluster and StartSentinel run the same binary as a one-node Redis
+// Cluster or as a Sentinel watching another Server, so cluster and failover
+// clients are tested against the real protocols too.
+//
 // The redis-server binary must be on PATH; on Debian or Ubuntu install it with
 // `apt-get install redis-server`.
 package redistest
@@ -20,7 +24,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -32,8 +38,8 @@ import (
 // InstallHint says how to get the binary this package needs.
 const InstallHint = "redis-server not found on PATH: install it with `apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS)"
 
-// readyTimeout bounds how long a starting redis-server may take to answer
-// PING; generous because CI machines are shared and noisy.
+// readyTimeout bounds how long a starting redis-server may take to be
+// ready; generous because CI machines are shared and noisy.
 const readyTimeout = 15 * time.Second
 
 // Server is one redis-server process owned by a test or a test package.
@@ -43,6 +49,7 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	mode mode
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -50,16 +57,49 @@ type Server struct {
 	log    *syncBuffer
 }
 
+// mode is what kind of Redis a Server runs.
+type mode struct {
+	// cluster: a one-node Redis Cluster owning every hash slot.
+	cluster bool
+	// sentinel: a Redis Sentinel watching sentinelMaster as masterName.
+	sentinel       bool
+	sentinelMaster string
+	masterName     string
+}
+
 // Start starts a redis-server for one test and stops it when the test ends.
 // It fails the test, saying how to install redis-server, if the binary is
 // missing.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return startForTest(tb, mode{})
+}
+
+// StartCluster starts a one-node Redis Cluster that owns all 16384 hash
+// slots, so cluster clients can be tested against the real protocol
+// (CLUSTER SLOTS, MOVED) without six processes. Restart gives a fresh,
+// again fully slotted, node.
+func StartCluster(tb testing.TB) *Server {
+	tb.Helper()
+	return startForTest(tb, mode{cluster: true})
+}
+
+// StartSentinel starts a Redis Sentinel (redis-server --sentinel) that
+// monitors master under masterName, so failover clients can be tested end
+// to end: they ask this sentinel for the master's address and then talk to
+// master.
+func StartSentinel(tb testing.TB, master *Server, masterName string) *Server {
+	tb.Helper()
+	return startForTest(tb, mode{sentinel: true, sentinelMaster: master.Addr(), masterName: masterName})
+}
+
+func startForTest(tb testing.TB, m mode) *Server {
+	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		tb.Fatal("redistest: " + InstallHint)
 	}
-	s := &Server{tb: tb, bin: bin, dir: tb.TempDir()}
+	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), mode: m}
 	if err := s.startOnFreePort(); err != nil {
 		tb.Fatalf("redistest: %v", err)
 	}
@@ -204,18 +244,12 @@ func freePort() (int, error) {
 }
 
 func (s *Server) startLocked() error {
+	args, err := s.args()
+	if err != nil {
+		return err
+	}
 	log := &syncBuffer{}
-	cmd := exec.Command(s.bin,
-		"--bind", "127.0.0.1",
-		"--port", strconv.Itoa(s.port),
-		"--dir", s.dir,
-		// No persistence: every start is empty and nothing is written to disk.
-		"--save", "",
-		"--appendonly", "no",
-		"--daemonize", "no",
-		"--logfile", "",
-		"--loglevel", "warning",
-	)
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout = log
 	cmd.Stderr = log
 	setParentDeathSignal(cmd)
@@ -240,9 +274,53 @@ func (s *Server) startLocked() error {
 	return nil
 }
 
-// waitReady polls with PING until the server answers, exits, or
-// readyTimeout passes. Polling PING (not sleeping a fixed time) is what
-// tells us the server accepts commands.
+// args returns the command line for the server's mode, writing the config
+// file a sentinel needs (sentinel rewrites its own config, so it must be a
+// file, and it is rewritten at every start so Restart begins afresh).
+func (s *Server) args() ([]string, error) {
+	common := []string{
+		"--bind", "127.0.0.1",
+		"--port", strconv.Itoa(s.port),
+		"--dir", s.dir,
+		"--daemonize", "no",
+		"--logfile", "",
+		"--loglevel", "warning",
+	}
+	switch {
+	case s.mode.sentinel:
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		host, port, err := net.SplitHostPort(s.mode.sentinelMaster)
+		if err != nil {
+			return nil, fmt.Errorf("sentinel master address %q: %w", s.mode.sentinelMaster, err)
+		}
+		body := fmt.Sprintf("sentinel monitor %s %s %s 1\n", s.mode.masterName, host, port)
+		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+			return nil, fmt.Errorf("write sentinel config: %w", err)
+		}
+		return append([]string{conf, "--sentinel"}, common...), nil
+	case s.mode.cluster:
+		nodes := filepath.Join(s.dir, "nodes.conf")
+		// A leftover nodes.conf would bring back the old node's identity.
+		if err := os.Remove(nodes); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("remove old cluster config: %w", err)
+		}
+		return append(append(common, noPersistence()...),
+			"--cluster-enabled", "yes",
+			"--cluster-config-file", nodes,
+		), nil
+	default:
+		return append(common, noPersistence()...), nil
+	}
+}
+
+// noPersistence keeps every start empty and writes nothing to disk.
+func noPersistence() []string {
+	return []string{"--save", "", "--appendonly", "no"}
+}
+
+// waitReady polls probe until the server is ready, exits, or readyTimeout
+// passes. Asking the server (not sleeping a fixed time) is what tells us it
+// accepts commands.
 func (s *Server) waitReady(exited <-chan struct{}) error {
 	client := redis.NewClient(&redis.Options{
 		Addr:         s.Addr(),
@@ -264,7 +342,7 @@ func (s *Server) waitReady(exited <-chan struct{}) error {
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		lastErr = client.Ping(ctx).Err()
+		lastErr = s.probe(ctx, client)
 		cancel()
 		if lastErr == nil {
 			return nil
@@ -275,7 +353,39 @@ func (s *Server) waitReady(exited <-chan struct{}) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("no PONG within %v: %v", readyTimeout, lastErr)
+	return fmt.Errorf("not ready within %v: %v", readyTimeout, lastErr)
+}
+
+// probe reports whether the server is ready for its mode: it answers PING,
+// and a cluster node owns every slot and says so, and a sentinel knows its
+// master.
+func (s *Server) probe(ctx context.Context, client *redis.Client) error {
+	if err := client.Ping(ctx).Err(); err != nil {
+		return err
+	}
+	switch {
+	case s.mode.cluster:
+		err := client.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "16383").Err()
+		if err != nil && !strings.Contains(err.Error(), "busy") { // already assigned by an earlier probe
+			return fmt.Errorf("assign slots: %w", err)
+		}
+		info, err := client.ClusterInfo(ctx).Result()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "cluster_state:ok") {
+			return errors.New("cluster state not ok yet")
+		}
+	case s.mode.sentinel:
+		addr, err := client.Do(ctx, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", s.mode.masterName).StringSlice()
+		if err != nil {
+			return fmt.Errorf("sentinel does not know master %q: %w", s.mode.masterName, err)
+		}
+		if len(addr) != 2 || net.JoinHostPort(addr[0], addr[1]) != s.mode.sentinelMaster {
+			return fmt.Errorf("sentinel reports master %q at %v, want %s", s.mode.masterName, addr, s.mode.sentinelMaster)
+		}
+	}
+	return nil
 }
 
 // killLocked sends SIGKILL (which also ends a SIGSTOPped process) and waits

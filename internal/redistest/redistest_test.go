@@ -180,3 +180,49 @@ func (r *fatalRecorder) Fatalf(format string, args ...any) {
 	r.msg = fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
+
+func TestClusterOwnsEverySlot(t *testing.T) {
+	t.Parallel()
+	s := redistest.StartCluster(t)
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{s.Addr()}, MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	ctx := t.Context()
+	// Keys in different slots all land on the one node.
+	for _, k := range []string{"a", "b", "{user}:1", "pp:v1:user:auth0|x"} {
+		if err := c.Set(ctx, k, "v", 0).Err(); err != nil {
+			t.Fatalf("SET %s on the cluster: %v", k, err)
+		}
+	}
+	slots, err := c.ClusterSlots(ctx).Result()
+	if err != nil || len(slots) != 1 || slots[0].Start != 0 || slots[0].End != 16383 {
+		t.Fatalf("CLUSTER SLOTS = %+v, %v; want one range 0-16383", slots, err)
+	}
+
+	s.Restart()
+	plain := newClient(t, s)
+	if info, err := plain.ClusterInfo(ctx).Result(); err != nil || !strings.Contains(info, "cluster_state:ok") {
+		t.Fatalf("after Restart CLUSTER INFO = %q, %v; want cluster_state:ok", info, err)
+	}
+	if n, err := plain.Exists(ctx, "a").Result(); err != nil || n != 0 {
+		t.Fatalf("EXISTS a after Restart = %d, %v; want 0 (fresh data)", n, err)
+	}
+}
+
+func TestSentinelResolvesItsMaster(t *testing.T) {
+	t.Parallel()
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master, "pp-master")
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    "pp-master",
+		SentinelAddrs: []string{sentinel.Addr()},
+		MaxRetries:    -1,
+	})
+	t.Cleanup(func() { c.Close() })
+	ctx := t.Context()
+	if err := c.Set(ctx, "through-sentinel", "1", 0).Err(); err != nil {
+		t.Fatalf("SET through sentinel: %v", err)
+	}
+	if got, err := newClient(t, master).Get(ctx, "through-sentinel").Result(); err != nil || got != "1" {
+		t.Fatalf("GET on the master = %q, %v; want the value written through the sentinel", got, err)
+	}
+}
