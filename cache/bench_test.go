@@ -1,0 +1,43 @@
+package cache_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/progressive-profiling/bff/cache"
+)
+
+// BenchmarkUserHit measures a cache hit against a real redis-server on
+// loopback: one GET plus decoding a full user into a fresh copy. "serial" is
+// one request's latency; "parallel" is throughput with GOMAXPROCS callers.
+func BenchmarkUserHit(b *testing.B) {
+	e := newEnv(b)
+	want := sampleUser("auth0|bench")
+	store := newFakeStore(want)
+	c := e.newCache(store, cache.Config{})
+	mustUser(b, c, want.ID)
+	ctx := context.Background()
+
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.User(ctx, want.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.User(ctx, want.ID); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	if n := store.gets.Load(); n != 1 {
+		b.Fatalf("hit benchmark made %d upstream calls, want 1 (the warm-up)", n)
+	}
+}
