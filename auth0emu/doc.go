@@ -1,0 +1,117 @@
+// Package auth0emu is an Auth0-compatible emulator: the identity provider of
+// dev mode, the upstream of every package's tests, and (through
+// cmd/auth0emu) a stand-alone tenant that frontend and mobile developers can
+// point their apps at. The real github.com/auth0/go-auth0 management client
+// and golang.org/x/oauth2 talk to it over HTTP unchanged.
+//
+// # Endpoints
+//
+//	POST /oauth/token                      client_credentials, password, http://auth0.com/oauth/grant-type/password-realm
+//	GET  /.well-known/jwks.json            every served signing key (kid, use=sig, alg=RS256, n, e, x5c, x5t)
+//	GET  /.well-known/openid-configuration issuer, jwks_uri, token_endpoint, userinfo_endpoint, ...
+//	GET  /userinfo                         OIDC profile of the user a user access token names
+//	GET  /api/v2/users/{id}                fields, include_fields                  (scope read:users)
+//	PATCH /api/v2/users/{id}               Auth0's merge semantics, see below     (scope update:users)
+//	POST /api/v2/users                     create a user                           (scope create:users)
+//
+// /api/v2 routes on the escaped path (ids arrive as auth0%7C...), require an
+// RS256 Management API token issued by this emulator (aud URL()+"/api/v2/",
+// unexpired, signed by a served key: 401 otherwise) carrying the needed scope
+// (403 insufficient_scope otherwise), and answer errors as Auth0 does:
+// {"statusCode":404,"error":"Not Found","message":"The user does not exist.","errorCode":"inexistent_user"}.
+// Every /api/v2 response carries X-RateLimit-Limit, X-RateLimit-Remaining and
+// X-RateLimit-Reset (unix seconds when the bucket is full again) from a token
+// bucket (Config.RateLimit per second, Config.RateBurst); an empty bucket
+// answers 429 too_many_requests with Retry-After.
+//
+// # Tokens
+//
+// client_credentials (client id and secret by HTTP Basic, form body or JSON
+// body) with audience URL()+"/api/v2/" returns a Management API token (scope
+// "read:users update:users create:users", gty client-credentials, sub
+// "<client id>@clients"); a narrower scope may be requested. With audience
+// Config.Audience it returns a machine-to-machine token for the service's API,
+// which the service must refuse because it names no user.
+//
+// The password grants (username = email, realm = connection for
+// password-realm) return a user access token for Config.Audience, which is
+// also the tenant's default audience: header kid, alg RS256, typ JWT; claims
+// iss Issuer(), sub user id, aud [Config.Audience, URL()+"/userinfo"] (a
+// plain string when the scope lacks openid), iat, exp, scope (default "openid
+// profile email"), azp, gty "password", permissions []. An id_token is added
+// when the scope has openid. Each such login increments logins_count and sets
+// last_login and updated_at, as a real login does. Wrong credentials answer
+// 403 {"error":"invalid_grant","error_description":"Wrong email or password."}
+// as Auth0 does; an unknown client or secret 401 {"error":"access_denied",
+// "error_description":"Unauthorized"}; a blocked user 401 {"error":
+// "unauthorized","error_description":"user is blocked"}; any other grant 400
+// unsupported_grant_type.
+//
+// # Users
+//
+// The store keeps each user as the JSON object a tenant returns: user_id,
+// email, email_verified, name, nickname, picture, given_name, family_name,
+// identities[{connection,user_id,provider,isSocial,profileData}], created_at,
+// updated_at, last_login, logins_count, user_metadata, app_metadata (absent
+// when empty, as in recorded Auth0 responses; logins_count and last_login are
+// absent until the first login). Dates use Auth0's form
+// 2026-11-29T01:07:48.123Z and updated_at strictly increases on every change,
+// even within one millisecond.
+//
+// PATCH follows Auth0's documentation: user_metadata and app_metadata are
+// merged at the top level only (a nested object is replaced whole), a null
+// value deletes a key, an empty object {} clears the whole object, and field
+// names containing "." or "$" (at any depth) are rejected with 400
+// invalid_body. Root attributes are accepted as Auth0 accepts them (email,
+// email_verified, blocked, given_name, family_name, name, nickname, picture,
+// phone_number, phone_verified, username, password, connection, verify_email,
+// client_id), so tests can prove a caller never sends them; unknown
+// attributes and wrong types are 400 invalid_body. Validation happens before
+// anything is written: a rejected PATCH changes nothing. The response is the
+// whole user.
+//
+// POST /api/v2/users requires connection; database connections
+// ("Username-Password-Authentication" or any name that is not a social
+// strategy) require email and password. A duplicate email in one connection
+// is 409 {"message":"The user already exists.","errorCode":"auth0_idp_error"}
+// (Auth0's real answer). Root attributes given at creation are stored and
+// count as supplied by the identity provider. The id is "auth0|<24 hex>"
+// unless user_id is given. Users created this way can log in with the
+// password grants.
+//
+// # Seed users
+//
+// SeedUsers returns the dev-mode set, fixed ids, every password SeedPassword
+// ("Passw0rd!"): SeedNewUserID (nothing known), SeedSocialUserID (Google
+// supplied the names; password login is a dev convenience a real Google user
+// would not have), SeedReturningUserID (names answered, logins_count 3,
+// created 45 days ago) and SeedEnrichedUserID (company and title from an
+// enrichment service).
+//
+// # Observation and faults
+//
+// Count, Patches and ResetCounters let tests read how often each Route was
+// called and every PATCH body received. SetFault injects, per Route, latency,
+// a hang, a 5xx, a 429 storm, malformed JSON or a raw body, optionally for a
+// number of requests; Hold and Processed make races deterministic.
+//
+// # Admin routes (stand-alone use)
+//
+// Protected by HTTP Basic with the configured client id and secret:
+//
+//	POST /emulator/users          body: NewUser as JSON (snake_case keys)         → the user
+//	POST /emulator/tokens         {"user_id": "..."}: token without a login        → {"access_token": ...}
+//	POST /emulator/keys/rotate    new signing key, old one still served           → {"kid": ...}
+//	POST /emulator/keys/retire    {"kid": "..."}: stop serving a key
+//	POST /emulator/faults         {"route": "GET /api/v2/users/{id}", "latency": "250ms", "hang": false,
+//	                               "status": 503, "rate_limited": false, "malformed_json": false, "times": 0}
+//	POST /emulator/faults/clear   clear every fault, release hung requests
+//	GET  /emulator/counts         requests per route;  POST /emulator/counts/reset
+//
+// # Known differences from Auth0
+//
+// One client, one API and one management audience; no password policy, no
+// user search or listing, no refresh tokens, no /authorize (no browser
+// login); request bodies are capped at 1 MiB (413). Passwords are kept as
+// salted SHA-256 in memory: this is never a real password store.
+package auth0emu

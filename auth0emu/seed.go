@@ -1,0 +1,118 @@
+package auth0emu
+
+import (
+	"errors"
+	"time"
+)
+
+// The seeded users' fixed ids and their shared password.
+const (
+	SeedPassword = "Passw0rd!"
+
+	SeedNewUserID       = "auth0|65f0c0ffee00000000000001"
+	SeedSocialUserID    = "google-oauth2|109876543210987654321"
+	SeedReturningUserID = "auth0|65f0c0ffee00000000000003"
+	SeedEnrichedUserID  = "auth0|65f0c0ffee00000000000004"
+)
+
+// bookkeepingKey is the app_metadata key under which the service records
+// when and where each answer was collected.
+const bookkeepingKey = "progressive_profiling"
+
+// SeedUsers is the dev-mode seed set, created now; see SeedUsersAt.
+func SeedUsers() []NewUser { return SeedUsersAt(time.Now()) }
+
+// SeedUsersAt is the dev-mode seed set relative to now. Together the users
+// cover every default stage of the profiling rules:
+//
+//  1. new@example.com: database, nothing known, never logged in, created now
+//     (signup asks first and last name).
+//  2. social@example.com: Google (isSocial), which supplied given_name Grace,
+//     family_name Hopper, name and picture; one login. It has a password
+//     only so dev mode can log in as it (a real Google user has none).
+//  3. returning@example.com: database, names answered in user_metadata
+//     (first_name, last_name) with the service's bookkeeping in
+//     app_metadata.progressive_profiling.collected, roles ["beta-tester"],
+//     three logins, created 45 days ago (returning asks company and title;
+//     the next login makes it engaged).
+//  4. enriched@example.com: database, app_metadata.enrichment with company
+//     Initech and title Staff Engineer, one login (company and title are
+//     never asked).
+//
+// Every password is SeedPassword.
+func SeedUsersAt(now time.Time) []NewUser {
+	now = now.UTC().Truncate(time.Millisecond)
+	returningCreated := now.AddDate(0, 0, -45)
+	collectedAt := returningCreated.Add(2 * time.Minute).Format(time.RFC3339)
+	return []NewUser{
+		{
+			ID:         SeedNewUserID,
+			Connection: DatabaseConnection,
+			Email:      "new@example.com",
+			Password:   SeedPassword,
+			CreatedAt:  now,
+		},
+		{
+			ID:            SeedSocialUserID,
+			Connection:    "google-oauth2",
+			Provider:      "google-oauth2",
+			IsSocial:      true,
+			Email:         "social@example.com",
+			EmailVerified: true,
+			Password:      SeedPassword,
+			GivenName:     "Grace",
+			FamilyName:    "Hopper",
+			Name:          "Grace Hopper",
+			Nickname:      "grace.hopper",
+			Picture:       "https://lh3.googleusercontent.com/a/grace-hopper=s96-c",
+			LoginsCount:   1,
+			CreatedAt:     now.Add(-24 * time.Hour),
+			LastLogin:     now.Add(-24 * time.Hour),
+		},
+		{
+			ID:         SeedReturningUserID,
+			Connection: DatabaseConnection,
+			Email:      "returning@example.com",
+			Password:   SeedPassword,
+			UserMetadata: map[string]any{
+				"first_name": "Ada",
+				"last_name":  "Lovelace",
+			},
+			AppMetadata: map[string]any{
+				"roles": []any{"beta-tester"},
+				bookkeepingKey: map[string]any{
+					"collected": map[string]any{
+						"firstName": map[string]any{"at": collectedAt, "stage": "signup", "context": ""},
+						"lastName":  map[string]any{"at": collectedAt, "stage": "signup", "context": ""},
+					},
+				},
+			},
+			LoginsCount: 3,
+			CreatedAt:   returningCreated,
+			LastLogin:   now.AddDate(0, 0, -3),
+		},
+		{
+			ID:         SeedEnrichedUserID,
+			Connection: DatabaseConnection,
+			Email:      "enriched@example.com",
+			Password:   SeedPassword,
+			AppMetadata: map[string]any{
+				"enrichment": map[string]any{"company": "Initech", "title": "Staff Engineer"},
+			},
+			LoginsCount: 1,
+			CreatedAt:   now.Add(-2 * time.Hour),
+			LastLogin:   now.Add(-2 * time.Hour),
+		},
+	}
+}
+
+// Seed creates SeedUsersAt(Config.Now()) in the server.
+func (s *Server) Seed() error {
+	var errs []error
+	for _, u := range SeedUsersAt(s.now()) {
+		if _, err := s.CreateUser(u); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,96 @@
+package auth0emu
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// The seed covers every default stage; these are the facts the rules read.
+func TestSeedUsers(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	s := start(t, Config{Now: func() time.Time { return now }})
+
+	newUser, _ := s.User(SeedNewUserID)
+	if newUser["email"] != "new@example.com" || newUser["logins_count"] != nil || newUser["user_metadata"] != nil ||
+		newUser["app_metadata"] != nil || newUser["given_name"] != nil || newUser["created_at"] != "2026-11-29T12:00:00.000Z" {
+		t.Errorf("new user %v", newUser)
+	}
+
+	social, _ := s.User(SeedSocialUserID)
+	ident := social["identities"].([]any)[0].(map[string]any)
+	if social["given_name"] != "Grace" || social["family_name"] != "Hopper" || social["name"] != "Grace Hopper" ||
+		social["picture"] == nil || social["logins_count"] != float64(1) || social["email_verified"] != true ||
+		ident["provider"] != "google-oauth2" || ident["connection"] != "google-oauth2" || ident["isSocial"] != true {
+		t.Errorf("social user %v", social)
+	}
+
+	ret, _ := s.User(SeedReturningUserID)
+	created := mustParseTime(t, ret["created_at"])
+	if ret["logins_count"] != float64(3) || now.Sub(created) != 45*24*time.Hour ||
+		!reflect.DeepEqual(ret["user_metadata"], map[string]any{"first_name": "Ada", "last_name": "Lovelace"}) {
+		t.Errorf("returning user %v", ret)
+	}
+	app := ret["app_metadata"].(map[string]any)
+	collected := app["progressive_profiling"].(map[string]any)["collected"].(map[string]any)
+	first := collected["firstName"].(map[string]any)
+	if !reflect.DeepEqual(app["roles"], []any{"beta-tester"}) || first["stage"] != "signup" || first["context"] != "" || collected["lastName"] == nil {
+		t.Errorf("returning app_metadata %v", app)
+	}
+	if _, err := time.Parse(time.RFC3339, first["at"].(string)); err != nil {
+		t.Errorf("collected at %v: %v", first["at"], err)
+	}
+
+	enriched, _ := s.User(SeedEnrichedUserID)
+	if !reflect.DeepEqual(enriched["app_metadata"], map[string]any{"enrichment": map[string]any{"company": "Initech", "title": "Staff Engineer"}}) ||
+		enriched["logins_count"] != float64(1) {
+		t.Errorf("enriched user %v", enriched)
+	}
+
+	for _, u := range SeedUsersAt(now) {
+		if r := passwordLogin(t, s, u.Email, SeedPassword); r.status != http.StatusOK {
+			t.Errorf("%s cannot log in with the documented password: %d %s", u.Email, r.status, r.body)
+		}
+	}
+	if err := s.Seed(); err == nil {
+		t.Errorf("seeding twice did not report the duplicates")
+	}
+}
+
+func TestUserReturnsADeepCopy(t *testing.T) {
+	s := start(t, Config{})
+	u, _ := s.User(SeedReturningUserID)
+	u["user_metadata"].(map[string]any)["first_name"] = "changed"
+	u["identities"].([]any)[0].(map[string]any)["connection"] = "changed"
+	again, _ := s.User(SeedReturningUserID)
+	if again["user_metadata"].(map[string]any)["first_name"] != "Ada" || again["identities"].([]any)[0].(map[string]any)["connection"] != DatabaseConnection {
+		t.Errorf("User returned shared state")
+	}
+	if _, ok := s.User("auth0|nobody"); ok {
+		t.Errorf("User found a missing id")
+	}
+}
+
+func TestCreateUserGoAPIErrors(t *testing.T) {
+	s := start(t, Config{})
+	cases := map[string]NewUser{
+		"no connection":     {Email: "a@example.com", Password: "x"},
+		"database no email": {Connection: DatabaseConnection, Password: "x"},
+		"database no pass":  {Connection: DatabaseConnection, Email: "a@example.com"},
+		"bad email":         {Connection: DatabaseConnection, Email: "nope", Password: "x"},
+		"dot key":           {Connection: DatabaseConnection, Email: "a@example.com", Password: "x", AppMetadata: map[string]any{"a.b": 1}},
+		"duplicate id":      {ID: SeedNewUserID, Connection: DatabaseConnection, Email: "z@example.com", Password: "x"},
+	}
+	for name, u := range cases {
+		_, err := s.CreateUser(u)
+		apiErr, ok := err.(*APIError)
+		if !ok || apiErr.StatusCode < 400 || apiErr.Message == "" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	u, err := s.CreateUser(NewUser{ID: "12345", Connection: "github", IsSocial: true, Nickname: "octo"})
+	if err != nil || u["user_id"] != "github|12345" || u["name"] != "octo" {
+		t.Errorf("social without email: %v %v", u, err)
+	}
+}

@@ -1,0 +1,265 @@
+package auth0emu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Defaults dev mode and the stand-alone command share, so the service and
+// the emulator agree when nothing is configured.
+const (
+	DefaultAudience     = "https://progressive-profiling.example.com/api"
+	DefaultClientID     = "dev-management-client"
+	DefaultClientSecret = "dev-management-secret"
+	DefaultTokenTTL     = 24 * time.Hour
+	DefaultRateLimit    = 16
+	DefaultRateBurst    = 50
+
+	// DatabaseConnection is the connection of Auth0's default database.
+	DatabaseConnection = "Username-Password-Authentication"
+
+	// managementScopes are the scopes the pre-registered client is granted
+	// on the Management API.
+	managementScopes = "read:users update:users create:users"
+
+	maxBodyBytes = 1 << 20
+)
+
+// Config configures a Server. Zero values take the documented defaults.
+type Config struct {
+	// Audience is the API identifier of user access tokens (the service's
+	// AUTH0_AUDIENCE) and the tenant's default audience.
+	// Default DefaultAudience.
+	Audience string
+	// ClientID and ClientSecret identify the one pre-registered client: it
+	// holds the Management API grant (client credentials) and is the
+	// client_id the password grants accept. Defaults DefaultClientID and
+	// DefaultClientSecret.
+	ClientID     string
+	ClientSecret string
+	// TokenTTL is the lifetime of every issued token. Default 24h.
+	TokenTTL time.Duration
+	// RateLimit is the token-bucket refill per second for /api/v2. Default
+	// 16 (a paid tenant's sustained rate); negative disables limiting.
+	RateLimit float64
+	// RateBurst is the bucket size. Default 50.
+	RateBurst int
+	// Now is the clock for tokens, dates and the rate limiter. Default
+	// time.Now.
+	Now func() time.Time
+	// Logf, when set, receives one line per request and per admin action.
+	Logf func(format string, args ...any)
+	// PublicURL is the base URL clients use to reach the emulator, e.g.
+	// behind a proxy or on a LAN address. Listen derives it from the bound
+	// address when empty; set it when serving Handler yourself.
+	PublicURL string
+}
+
+// Server is an in-memory Auth0 tenant. All methods are safe for concurrent
+// use.
+type Server struct {
+	cfg     Config
+	limiter *rate.Limiter
+
+	baseMu  sync.RWMutex
+	baseURL string
+
+	keyMu sync.RWMutex
+	keys  []*signingKey // served keys; the last one signs
+
+	mu     sync.Mutex // guards users and emails
+	users  map[string]*userRecord
+	emails map[string]string // connection + "\x00" + email → user id
+
+	obsMu   sync.Mutex // guards counts, patches, faults and release
+	counts  map[Route]int
+	patches []RecordedPatch
+	faults  map[Route]*activeFault
+	release chan struct{} // closed by ClearFaults: ends hangs and holds
+
+	closed    chan struct{}
+	closeOnce sync.Once
+	http      *http.Server
+	serveDone chan struct{}
+}
+
+// New returns a Server that is not listening yet, with a fresh RSA-2048
+// signing key. Serve Handler yourself (then set Config.PublicURL) or use
+// Listen.
+func New(cfg Config) (*Server, error) {
+	if cfg.Audience == "" {
+		cfg.Audience = DefaultAudience
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = DefaultClientID
+	}
+	if cfg.ClientSecret == "" {
+		cfg.ClientSecret = DefaultClientSecret
+	}
+	switch {
+	case cfg.TokenTTL < 0:
+		return nil, fmt.Errorf("auth0emu: TokenTTL must not be negative, got %s", cfg.TokenTTL)
+	case cfg.TokenTTL == 0:
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	switch {
+	case math.IsNaN(cfg.RateLimit) || math.IsInf(cfg.RateLimit, 0):
+		return nil, fmt.Errorf("auth0emu: RateLimit must be a finite number, got %v", cfg.RateLimit)
+	case cfg.RateLimit == 0:
+		cfg.RateLimit = DefaultRateLimit
+	}
+	switch {
+	case cfg.RateBurst < 0:
+		return nil, fmt.Errorf("auth0emu: RateBurst must not be negative, got %d", cfg.RateBurst)
+	case cfg.RateBurst == 0:
+		cfg.RateBurst = DefaultRateBurst
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := &Server{
+		cfg:     cfg,
+		users:   map[string]*userRecord{},
+		emails:  map[string]string{},
+		counts:  map[Route]int{},
+		faults:  map[Route]*activeFault{},
+		release: make(chan struct{}),
+		closed:  make(chan struct{}),
+	}
+	limit := rate.Limit(cfg.RateLimit)
+	if cfg.RateLimit < 0 {
+		limit = rate.Inf
+	}
+	s.limiter = rate.NewLimiter(limit, cfg.RateBurst)
+	if cfg.PublicURL != "" {
+		if err := s.setBaseURL(cfg.PublicURL); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := s.addKey(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Listen starts a Server on addr ("127.0.0.1:0" picks a free port) and
+// serves it in the background until Close. Unless Config.PublicURL is set,
+// the base URL is http://<bound address>, with a wildcard host replaced by
+// 127.0.0.1.
+func Listen(addr string, cfg Config) (*Server, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("auth0emu: listen on %q: %w", addr, err)
+	}
+	if cfg.PublicURL == "" {
+		if err := s.setBaseURL("http://" + reachableAddr(ln.Addr())); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	s.http = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	s.serveDone = make(chan struct{})
+	go func() {
+		defer close(s.serveDone)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.cfg.Logf("auth0emu: serve: %v", err)
+		}
+	}()
+	return s, nil
+}
+
+// reachableAddr turns a wildcard listen address into one a local client can
+// dial, so the issuer is a URL that works.
+func reachableAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+func (s *Server) setBaseURL(raw string) error {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+		return fmt.Errorf("auth0emu: PublicURL must be an absolute http(s) URL without a path, got %q", raw)
+	}
+	s.baseMu.Lock()
+	s.baseURL = u.String()
+	s.baseMu.Unlock()
+	return nil
+}
+
+// URL is the base URL without a trailing slash, e.g. http://127.0.0.1:8081.
+// It is empty until Listen or Config.PublicURL sets it.
+func (s *Server) URL() string {
+	s.baseMu.RLock()
+	defer s.baseMu.RUnlock()
+	return s.baseURL
+}
+
+// Issuer is the iss of every token: URL()+"/", with the trailing slash
+// exactly as Auth0 writes it.
+func (s *Server) Issuer() string { return s.URL() + "/" }
+
+// ManagementAudience is the audience of Management API tokens:
+// URL()+"/api/v2/".
+func (s *Server) ManagementAudience() string { return s.URL() + "/api/v2/" }
+
+// Domain is URL() without the scheme, the form go-auth0's management.New
+// takes (with management.WithInsecure for plain http).
+func (s *Server) Domain() string {
+	u := s.URL()
+	if i := strings.Index(u, "://"); i >= 0 {
+		return u[i+3:]
+	}
+	return u
+}
+
+// Config returns the effective configuration, defaults applied.
+func (s *Server) Config() Config { return s.cfg }
+
+// Close releases hung requests and, when Listen started the server, stops
+// serving. It is safe to call more than once.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		if s.http == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err = s.http.Shutdown(ctx); err != nil {
+			err = s.http.Close()
+		}
+		<-s.serveDone
+	})
+	return err
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
