@@ -26,9 +26,9 @@ type Options struct {
 	Title string
 	// Endpoint is the GraphQL endpoint's path, e.g. "/graphql".
 	Endpoint string
-	// Headers pre-fill GraphiQL's headers editor (dev mode puts a seeded
-	// user's Authorization header here).
-	Headers map[string]string
+	// Headers, when set, is called for each page load to pre-fill GraphiQL's
+	// headers editor (dev mode puts a fresh token of a seeded user here).
+	Headers func() map[string]string
 	// Query is the editor's initial content.
 	Query string
 }
@@ -41,32 +41,38 @@ func Handler(o Options) http.Handler {
 	return mux
 }
 
+// pageData is what the page template needs.
+type pageData struct {
+	Title, Endpoint, Query, HeadersJSON string
+	AssetsPath                          string
+	JS, CSS, React, DOM                 string
+}
+
 func pageHandler(o Options) http.Handler {
-	headers, _ := json.MarshalIndent(o.Headers, "", "  ")
-	if len(o.Headers) == 0 {
-		headers = []byte("{}")
-	}
-	data := struct {
-		Options
-		HeadersJSON         string
-		AssetsPath          string
-		JS, CSS, React, DOM string
-	}{
-		Options:     o,
-		HeadersJSON: string(headers),
-		AssetsPath:  AssetsPath,
-		JS:          integrity("vendor/graphiql.min.js"),
-		CSS:         integrity("vendor/graphiql.min.css"),
-		React:       integrity("vendor/react.production.min.js"),
-		DOM:         integrity("vendor/react-dom.production.min.js"),
-	}
-	var page bytes.Buffer
-	if err := pageTemplate.Execute(&page, data); err != nil {
-		panic(err) // the template and its data are fixed at build time
+	base := pageData{
+		Title:      o.Title,
+		Endpoint:   o.Endpoint,
+		Query:      o.Query,
+		AssetsPath: AssetsPath,
+		JS:         integrity("vendor/graphiql.min.js"),
+		CSS:        integrity("vendor/graphiql.min.css"),
+		React:      integrity("vendor/react.production.min.js"),
+		DOM:        integrity("vendor/react-dom.production.min.js"),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
+			return
+		}
+		data := base
+		data.HeadersJSON = "{}"
+		if o.Headers != nil {
+			b, _ := json.MarshalIndent(o.Headers(), "", "  ")
+			data.HeadersJSON = string(b)
+		}
+		var page bytes.Buffer
+		if err := pageTemplate.Execute(&page, data); err != nil {
+			http.Error(w, "playground page failed", http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -1,0 +1,85 @@
+package resolvers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/progressive-profiling/bff/graph"
+	"github.com/progressive-profiling/bff/profiling"
+)
+
+// HandlerOptions tune the GraphQL endpoint.
+type HandlerOptions struct {
+	// Introspection lets clients ask for the schema (and get "did you
+	// mean" suggestions); on in dev mode, off in production by default.
+	Introspection bool
+	// ComplexityLimit bounds the cost of one operation; default 200.
+	ComplexityLimit int
+	// QueryCacheSize is how many parsed queries are kept; default 1000.
+	QueryCacheSize int
+	Logger         *slog.Logger
+}
+
+// NewHandler returns the GraphQL endpoint. Only two transports exist: POST
+// with a JSON body (queries and mutations) and GET (queries only, which
+// gqlgen enforces); form and multipart posts are not accepted, so a
+// cross-site form can never run a mutation.
+func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
+	if o.ComplexityLimit == 0 {
+		o.ComplexityLimit = 200
+	}
+	if o.QueryCacheSize == 0 {
+		o.QueryCacheSize = 1000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{
+		Resolvers: &Resolver{service: svc, log: o.Logger},
+	}))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
+	if o.Introspection {
+		srv.Use(extension.Introspection{})
+	} else {
+		srv.SetDisableSuggestion(true)
+	}
+	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
+	srv.SetErrorPresenter(presentError(o.Logger))
+	srv.SetRecoverFunc(recoverPanic(o.Logger))
+
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), memoKey{}, &requestMemo{})
+		srv.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// ProfileInputSchema is what UpdateProfileInput accepts, read from the schema
+// itself, so the rules loader can refuse a catalogue field the API cannot take.
+func ProfileInputSchema() profiling.InputSchema {
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	accepted := profiling.InputSchema{}
+	for _, f := range schema.Types["UpdateProfileInput"].Fields {
+		if f.Name == contextInputField {
+			continue
+		}
+		switch f.Type.Name() {
+		case "String":
+			accepted[f.Name] = profiling.KindString
+		case "Boolean":
+			accepted[f.Name] = profiling.KindBoolean
+		}
+	}
+	return accepted
+}
+
+// contextInputField is UpdateProfileInput's one field that is not an answer.
+const contextInputField = "context"
