@@ -3,6 +3,7 @@ package profiling
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // UserStore reads and changes users in the identity provider.
@@ -25,3 +26,20 @@ var (
 	// (outage, rate limit, timeout); the request may succeed later.
 	ErrUpstreamUnavailable = errors.New("user store unavailable")
 )
+
+type freshAfterKey struct{}
+
+// WithFreshAfter asks every store under ctx for a copy of the user read at or
+// after t. The caller passes the moment its access token was issued: a token
+// newer than a cached copy means the user may have logged in since, which
+// changes logins_count and last_login, so the stages depend on a fresh read.
+// One fresh read per new token keeps this cheap.
+func WithFreshAfter(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, freshAfterKey{}, t)
+}
+
+// FreshAfter returns the time set by WithFreshAfter, or the zero time.
+func FreshAfter(ctx context.Context) time.Time {
+	t, _ := ctx.Value(freshAfterKey{}).(time.Time)
+	return t
+}
