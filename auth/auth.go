@@ -28,6 +28,8 @@ type Principal struct {
 	UserID string
 	// Scopes are the token's space-separated `scope` claim, split.
 	Scopes []string
+	// IssuedAt is the token's `iat`: a login happened no later than this.
+	IssuedAt time.Time
 }
 
 // Config says which tokens to accept and where the signing keys are.
@@ -147,7 +149,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if claims.GrantType == "client-credentials" || strings.HasSuffix(claims.Subject, "@clients") {
 		return nil, fmt.Errorf("%w: machine-to-machine token", ErrInvalidToken)
 	}
-	return &Principal{UserID: claims.Subject, Scopes: strings.Fields(claims.Scope)}, nil
+	p := &Principal{UserID: claims.Subject, Scopes: strings.Fields(claims.Scope)}
+	if claims.IssuedAt != nil {
+		p.IssuedAt = claims.IssuedAt.Time
+	}
+	return p, nil
 }
 
 // HasScope reports whether the principal's token carries scope.

@@ -22,24 +22,26 @@ type Resolver struct {
 // viewerProfile returns the signed-in user's profile, loading it at most once
 // per request however many fields ask for it.
 func (r *Resolver) viewerProfile(ctx context.Context) (*profiling.Profile, error) {
-	p, ok := auth.PrincipalFrom(ctx)
-	if !ok {
-		return nil, errUnauthenticated()
+	ctx, userID, err := viewer(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if memo, ok := ctx.Value(memoKey{}).(*requestMemo); ok {
-		memo.once.Do(func() { memo.profile, memo.err = r.service.Profile(ctx, p.UserID) })
+		memo.once.Do(func() { memo.profile, memo.err = r.service.Profile(ctx, userID) })
 		return memo.profile, memo.err
 	}
-	return r.service.Profile(ctx, p.UserID)
+	return r.service.Profile(ctx, userID)
 }
 
-// viewerID returns the signed-in user's id, or UNAUTHENTICATED.
-func viewerID(ctx context.Context) (string, error) {
+// viewer returns the signed-in user's id, or UNAUTHENTICATED, and a context
+// asking the stores for a copy of the user no older than the access token
+// (a newer token may follow a login that moved the user's stage on).
+func viewer(ctx context.Context) (context.Context, string, error) {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
-		return "", errUnauthenticated()
+		return ctx, "", errUnauthenticated()
 	}
-	return p.UserID, nil
+	return profiling.WithFreshAfter(ctx, p.IssuedAt), p.UserID, nil
 }
 
 // requestMemo holds the one profile read a request makes.

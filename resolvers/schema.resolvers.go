@@ -15,7 +15,7 @@ import (
 )
 
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error) {
-	userID, err := viewerID(ctx)
+	ctx, userID, err := viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]a
 }
 
 func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error) {
-	userID, err := viewerID(ctx)
+	ctx, userID, err := viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
