@@ -43,3 +43,16 @@ func FreshAfter(ctx context.Context) time.Time {
 	t, _ := ctx.Value(freshAfterKey{}).(time.Time)
 	return t
 }
+
+// IsFreshFor reports whether a copy of u fetched at fetchedAt may answer a
+// caller that asked for WithFreshAfter(ctx, after). Token times have whole
+// seconds, so the copy qualifies when it already shows a login in or after
+// that second, or when it was fetched in a later second: either way no login
+// up to `after` can be missing from it.
+func IsFreshFor(u *User, fetchedAt, after time.Time) bool {
+	if after.IsZero() {
+		return true
+	}
+	sec := after.Truncate(time.Second)
+	return !u.LastLogin.Truncate(time.Second).Before(sec) || fetchedAt.Truncate(time.Second).After(sec)
+}
