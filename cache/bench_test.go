@@ -41,3 +41,30 @@ func BenchmarkUserHit(b *testing.B) {
 		b.Fatalf("hit benchmark made %d upstream calls, want 1 (the warm-up)", n)
 	}
 }
+
+// BenchmarkUserRedisDown measures what a read costs when Redis fails and
+// every read falls through to a (free, in-memory) upstream: the added
+// latency a dead or blackholed Redis puts on each request before a circuit
+// breaker exists.
+func BenchmarkUserRedisDown(b *testing.B) {
+	for _, fault := range []string{"stopped", "paused"} {
+		b.Run(fault, func(b *testing.B) {
+			e := newEnv(b)
+			want := sampleUser("auth0|bench-down")
+			store := newFakeStore(want)
+			c := e.newCache(store, cache.Config{})
+			ctx := context.Background()
+			if fault == "stopped" {
+				e.redis.Stop()
+			} else {
+				e.redis.Pause()
+				defer e.redis.Resume()
+			}
+			for b.Loop() {
+				if _, err := c.User(ctx, want.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

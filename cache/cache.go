@@ -152,13 +152,16 @@ func (c *Cache) User(ctx context.Context, id string) (*profiling.User, error) {
 	if id == "" {
 		return nil, fmt.Errorf("cache: empty user id: %w", profiling.ErrUserNotFound)
 	}
-	if u, _, ok := c.lookup(ctx, id); ok {
+	u, _, redisErr := c.lookup(ctx, id)
+	if u != nil {
 		return u, nil
 	}
 
 	// The closure captures this caller's ctx only for its values (trace
-	// ids, loggers); fill detaches it from this caller's cancellation.
-	ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id) })
+	// ids, loggers); fill detaches it from this caller's cancellation. A
+	// Redis that just failed is not asked again before going upstream.
+	recheck := redisErr == nil
+	ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id, recheck) })
 	select {
 	case res := <-ch:
 		if res.Err != nil {
@@ -234,7 +237,7 @@ func (c *Cache) Invalidate(ctx context.Context, id string) error {
 
 // fill runs once per user for all concurrent misses: it reads the user
 // upstream, stores it, and returns its JSON for each waiter to decode.
-func (c *Cache) fill(callerCtx context.Context, id string) (raw []byte, err error) {
+func (c *Cache) fill(callerCtx context.Context, id string, recheck bool) (raw []byte, err error) {
 	// A panic here would otherwise crash the process: singleflight re-panics
 	// on a fresh goroutine for DoChan callers.
 	defer func() {
@@ -249,8 +252,10 @@ func (c *Cache) fill(callerCtx context.Context, id string) (raw []byte, err erro
 	// A fill that finished between this caller's miss and its joining the
 	// flight has already stored the user; look again before spending an
 	// upstream call.
-	if _, raw, ok := c.lookup(ctx, id); ok {
-		return raw, nil
+	if recheck {
+		if u, raw, _ := c.lookup(ctx, id); u != nil {
+			return raw, nil
+		}
 	}
 
 	u, err := c.next.User(ctx, id)
@@ -279,27 +284,28 @@ func (c *Cache) fill(callerCtx context.Context, id string) (raw []byte, err erro
 }
 
 // lookup returns the cached user, decoded and as JSON, if Redis holds a
-// decodable entry. Every failure is a miss: Redis is never the reason a read
-// fails.
-func (c *Cache) lookup(ctx context.Context, id string) (*profiling.User, []byte, bool) {
+// decodable entry, and a nil user otherwise: Redis is never the reason a
+// read fails. err reports a Redis failure (as opposed to a miss) so callers
+// can avoid asking a failing Redis twice.
+func (c *Cache) lookup(ctx context.Context, id string) (u *profiling.User, raw []byte, err error) {
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RedisTimeout)
 	defer cancel()
-	raw, err := c.rdb.Get(rctx, c.Key(id)).Bytes()
+	raw, err = c.rdb.Get(rctx, c.Key(id)).Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return nil, nil, false
+		return nil, nil, nil
 	case err != nil:
 		if ctx.Err() == nil { // the caller leaving is not a Redis fault
 			c.log.WarnContext(ctx, "cache: redis read failed; asking upstream", "user_id", id, "error", err)
 		}
-		return nil, nil, false
+		return nil, nil, err
 	}
-	u, err := decode(raw, id)
+	u, err = decode(raw, id)
 	if err != nil {
 		c.log.WarnContext(ctx, "cache: undecodable entry; refilling it", "user_id", id, "error", err)
-		return nil, nil, false
+		return nil, nil, nil
 	}
-	return u, raw, true
+	return u, raw, nil
 }
 
 // store writes the user's JSON with a jittered TTL. Failures are logged,

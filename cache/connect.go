@@ -15,11 +15,13 @@ import (
 // short because the cache must never hold a request for long: a Redis that
 // cannot answer in this time is treated as a miss.
 const (
-	defaultDialTimeout  = 500 * time.Millisecond
-	defaultIOTimeout    = 250 * time.Millisecond // read and write
-	defaultPoolTimeout  = 500 * time.Millisecond
-	defaultMaxRetries   = 1 // one retry rides over a connection a Redis restart broke
-	defaultDialAttempts = 1 // a refused dial is answered by going upstream, not by waiting
+	defaultDialTimeout = 500 * time.Millisecond
+	defaultIOTimeout   = 250 * time.Millisecond // read and write
+	defaultPoolTimeout = 500 * time.Millisecond
+	// No retries: a failed Redis command is a cache miss answered upstream,
+	// which is cheaper than go-redis's retry back-off (tens of ms).
+	defaultMaxRetries   = -1
+	defaultDialAttempts = 1 // likewise, a refused dial is not retried
 )
 
 // pingTimeout bounds Connect's reachability check when ctx has no deadline.
@@ -46,8 +48,8 @@ const pingTimeout = 3 * time.Second
 //     sentinels and the username/password parameters to the master.
 //
 // Unless the URL says otherwise the client dials in 500ms, reads and
-// writes in 250ms, waits 500ms for a pooled connection, retries once, dials
-// once, and honours context deadlines (ContextTimeoutEnabled, always on), so
+// writes in 250ms, waits 500ms for a pooled connection, never retries a
+// command or a dial, and honours context deadlines (ContextTimeoutEnabled, always on), so
 // a slow Redis cannot hold a request. Connect checks that the server answers
 // PING, so a wrong REDIS_URL stops start-up with a clear error; a Redis that
 // fails later only costs the cache its hits.
