@@ -1,0 +1,86 @@
+package auth0store
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/auth0/go-auth0/management"
+
+	"github.com/progressive-profiling/bff/profiling"
+)
+
+// ErrInvalidPatch means a patch key can never be stored in Auth0 (empty,
+// or containing "." or "$"); nothing was sent.
+var ErrInvalidPatch = errors.New("auth0store: invalid patch")
+
+// Error is a failed Store call. Its message is generic and safe to show a
+// client; Status and the cause (which may name upstream URLs) are for logs,
+// through LogValue, and for errors.Is/As through Unwrap.
+type Error struct {
+	// Op is "read user" or "update user".
+	Op string
+	// Status is the upstream HTTP status, 0 when there was no answer.
+	Status int
+
+	kind  error // profiling.ErrUserNotFound, profiling.ErrUpstreamUnavailable, ErrInvalidPatch or nil
+	msg   string
+	cause error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.msg != "":
+		return e.msg
+	case errors.Is(e.kind, profiling.ErrUserNotFound):
+		return "auth0store: user not found"
+	case errors.Is(e.kind, profiling.ErrUpstreamUnavailable):
+		return "auth0store: user store unavailable"
+	default:
+		return "auth0store: the user store refused the request"
+	}
+}
+
+// Unwrap exposes the domain sentinel and the underlying cause.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	if e.kind != nil {
+		errs = append(errs, e.kind)
+	}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
+}
+
+// LogValue gives logs the detail the message leaves out.
+func (e *Error) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("op", e.Op), slog.String("error", e.Error())}
+	if e.Status != 0 {
+		attrs = append(attrs, slog.Int("status", e.Status))
+	}
+	if e.cause != nil {
+		attrs = append(attrs, slog.String("cause", e.cause.Error()))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// classify maps an SDK or context error onto the domain's sentinels: 404 is
+// not found; 429, 5xx, 401/403 (our credentials or grants), timeouts,
+// transport errors and unusable answers mean the store is unavailable; any
+// other 4xx is a refused request.
+func classify(op string, err error) *Error {
+	e := &Error{Op: op, cause: err, kind: profiling.ErrUpstreamUnavailable}
+	var apiErr management.Error
+	if errors.As(err, &apiErr) {
+		e.Status = apiErr.Status()
+		switch s := e.Status; {
+		case s == http.StatusNotFound:
+			e.kind = profiling.ErrUserNotFound
+		case s == http.StatusTooManyRequests, s >= 500, s == http.StatusUnauthorized, s == http.StatusForbidden:
+		default:
+			e.kind = nil
+		}
+	}
+	return e
+}

@@ -1,0 +1,335 @@
+// Package auth0store implements profiling.UserStore on the Auth0 Management
+// API with github.com/auth0/go-auth0's management client.
+//
+// Every call has a deadline (Config.Timeout) that also bounds the
+// client-credentials token fetch, retries are bounded (Config.MaxRetries on
+// 429 and 5xx, each attempt bounded too) so a 429 storm cannot hold a request
+// for the SDK's default ~20 s, and the SDK's structs never leave this
+// package: each answer is converted to a profiling.User at the boundary. A
+// PATCH carries only the metadata keys of the profiling.Patch; there is no
+// way to send a root attribute.
+//
+// Errors are *Error: their message is generic and safe to show a client;
+// the upstream detail (status, URL, cause) is for logs (LogValue) and for
+// errors.Is/As through Unwrap. They wrap profiling.ErrUserNotFound or
+// profiling.ErrUpstreamUnavailable where those apply.
+//
+// Point it at the emulator with a full loopback URL such as
+// "http://127.0.0.1:8081": the store then uses the SDK's own
+// management.WithInsecure option (before WithClientCredentials, whose token
+// URL it changes), not a fork or a hand-written client.
+package auth0store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/auth0/go-auth0/management"
+	"golang.org/x/oauth2"
+
+	"github.com/progressive-profiling/bff/profiling"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Domain is the tenant, "tenant.eu.auth0.com" or "https://tenant...",
+	// or a full "http://127.0.0.1:8081" URL for the emulator. Plain http
+	// is allowed only for loopback hosts.
+	Domain string
+	// ClientID and ClientSecret are the Management API client credentials.
+	ClientID, ClientSecret string
+	// Timeout is the deadline of every call, the token fetch included.
+	// Default 5s.
+	Timeout time.Duration
+	// MaxRetries bounds the retries on 429 and 5xx (and transport errors).
+	// Default 1; negative means none.
+	MaxRetries int
+	// AttemptTimeout bounds each attempt, so a hung first attempt leaves
+	// time for a retry. Default Timeout/(retries+1).
+	AttemptTimeout time.Duration
+	// HTTPClient is used for every request; its Transport also carries the
+	// token fetch. Default: a client with Timeout.
+	HTTPClient *http.Client
+}
+
+const (
+	defaultTimeout    = 5 * time.Second
+	defaultMaxRetries = 1
+)
+
+// retryStatuses are the answers worth a bounded retry: rate limited or a
+// transient upstream failure. PATCH is safe to repeat: the same metadata
+// merge gives the same result.
+var retryStatuses = []int{
+	http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+}
+
+// Store is a profiling.UserStore on the Auth0 Management API. It is safe
+// for concurrent use.
+type Store struct {
+	m       *management.Management
+	timeout time.Duration
+}
+
+var _ profiling.UserStore = (*Store)(nil)
+
+// New builds a Store. It does not contact Auth0: the first call fetches the
+// Management API token. ctx supplies values for the token fetch for the
+// Store's whole life; its cancellation is ignored, so a request context is
+// fine here.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	host, insecure, err := parseDomain(cfg.Domain)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ClientID == "" {
+		return nil, errors.New("auth0store: ClientID is empty; set the Management API client id")
+	}
+	if cfg.ClientSecret == "" {
+		return nil, errors.New("auth0store: ClientSecret is empty; set the Management API client secret")
+	}
+	switch {
+	case cfg.Timeout < 0:
+		return nil, fmt.Errorf("auth0store: Timeout must not be negative, got %s", cfg.Timeout)
+	case cfg.Timeout == 0:
+		cfg.Timeout = defaultTimeout
+	}
+	switch {
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
+	case cfg.MaxRetries == 0:
+		cfg.MaxRetries = defaultMaxRetries
+	}
+	switch {
+	case cfg.AttemptTimeout < 0:
+		return nil, fmt.Errorf("auth0store: AttemptTimeout must not be negative, got %s", cfg.AttemptTimeout)
+	case cfg.AttemptTimeout == 0:
+		cfg.AttemptTimeout = cfg.Timeout / time.Duration(cfg.MaxRetries+1)
+	}
+	httpClient := cfg.HTTPClient
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: cfg.Timeout}
+	}
+	// The token source keeps this context for its whole life and fetches
+	// tokens with the *http.Client it carries (golang.org/x/oauth2's
+	// HTTPClient key); oauth2.Transport gives the fetch no request context,
+	// so this client's Timeout is what bounds it.
+	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient,
+		&http.Client{Timeout: cfg.Timeout, Transport: httpClient.Transport})
+
+	var opts []management.Option
+	if insecure {
+		// Must precede WithClientCredentials: it switches the URL to http,
+		// which the token source then copies, and it replaces the token
+		// source with a static one.
+		opts = append(opts, management.WithInsecure())
+	}
+	opts = append(opts,
+		management.WithClientCredentials(tokenCtx, cfg.ClientID, cfg.ClientSecret),
+		management.WithClient(httpClient),
+		management.WithRetryStrategy(management.RetryStrategy{
+			MaxRetries:        cfg.MaxRetries,
+			Statuses:          retryStatuses,
+			PerAttemptTimeout: cfg.AttemptTimeout,
+		}),
+	)
+	m, err := management.New(host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("auth0store: %w", err)
+	}
+	return &Store{m: m, timeout: cfg.Timeout}, nil
+}
+
+// parseDomain returns the host[:port] go-auth0 wants and whether the
+// tenant speaks plain http (a loopback emulator only).
+func parseDomain(domain string) (host string, insecure bool, err error) {
+	raw := strings.TrimSpace(domain)
+	if raw == "" {
+		return "", false, errors.New("auth0store: Domain is empty; set the tenant domain, e.g. tenant.eu.auth0.com")
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+		return "", false, fmt.Errorf("auth0store: Domain %q is not a tenant domain like tenant.eu.auth0.com or http://127.0.0.1:8081", domain)
+	}
+	switch u.Scheme {
+	case "https":
+		return u.Host, false, nil
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", false, fmt.Errorf("auth0store: Domain %q uses plain http, which is allowed only for a loopback emulator; use https", domain)
+		}
+		return u.Host, true, nil
+	default:
+		return "", false, fmt.Errorf("auth0store: Domain %q has scheme %q; use https (or http for a loopback emulator)", domain, u.Scheme)
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// User reads the user with the given id.
+func (s *Store) User(ctx context.Context, id string) (*profiling.User, error) {
+	if id == "" {
+		return nil, &Error{Op: "read user", kind: profiling.ErrUserNotFound, cause: errors.New("empty user id")}
+	}
+	return s.call(ctx, "read user", id, func(ctx context.Context) (*management.User, error) {
+		return s.m.User.Read(ctx, id)
+	})
+}
+
+// UpdateUser sends p as one PATCH (only its metadata keys; nil deletes a
+// key) and returns the user Auth0 answers with. An empty patch reads the
+// user instead.
+func (s *Store) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*profiling.User, error) {
+	if id == "" {
+		return nil, &Error{Op: "update user", kind: profiling.ErrUserNotFound, cause: errors.New("empty user id")}
+	}
+	if p.IsEmpty() {
+		return s.User(ctx, id)
+	}
+	for name, meta := range map[string]map[string]any{"user_metadata": p.UserMetadata, "app_metadata": p.AppMetadata} {
+		for k := range meta {
+			if k == "" || strings.ContainsAny(k, ".$") {
+				return nil, &Error{Op: "update user", kind: ErrInvalidPatch, msg: fmt.Sprintf("auth0store: %s key %q is invalid: keys must be non-empty without \".\" or \"$\"", name, k)}
+			}
+		}
+	}
+	return s.call(ctx, "update user", id, func(ctx context.Context) (*management.User, error) {
+		// Clones: the SDK decodes the response into this struct, and JSON
+		// decoding into an existing map merges into it, so the caller's
+		// maps must not be the ones it writes to.
+		body := &management.User{}
+		if len(p.UserMetadata) > 0 {
+			um := maps.Clone(p.UserMetadata)
+			body.UserMetadata = &um
+		}
+		if len(p.AppMetadata) > 0 {
+			am := maps.Clone(p.AppMetadata)
+			body.AppMetadata = &am
+		}
+		if err := s.m.User.Update(ctx, id, body); err != nil {
+			return nil, err
+		}
+		// The merge left the patch's deleted (nil) keys in the decoded
+		// maps. Auth0 never stores a top-level null (null means delete), and
+		// every key the patch set is in its answer, so dropping nil entries
+		// leaves exactly what it answered.
+		body.UserMetadata = dropNil(body.UserMetadata)
+		body.AppMetadata = dropNil(body.AppMetadata)
+		return body, nil
+	})
+}
+
+// dropNil removes nil entries; an object left empty was absent in the
+// answer.
+func dropNil(m *map[string]any) *map[string]any {
+	if m == nil {
+		return nil
+	}
+	maps.DeleteFunc(*m, func(_ string, v any) bool { return v == nil })
+	if len(*m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// call runs one SDK call under the Store's deadline in its own goroutine,
+// so the caller gets its answer at the deadline even while the token fetch
+// (which ignores request contexts) is still running, and so a panic in the
+// SDK's JSON decoding (it panics on e.g. email_verified of the wrong type)
+// becomes an error. The SDK struct is converted there and never escapes.
+func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context) (*management.User, error)) (*profiling.User, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	type result struct {
+		user *profiling.User
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("go-auth0 panicked decoding the answer: %v", p)}
+			}
+		}()
+		u, err := fn(ctx)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		if u == nil || u.GetID() != id {
+			done <- result{err: fmt.Errorf("the answer is not user %q (got %q)", id, u.GetID())}
+			return
+		}
+		done <- result{user: toDomain(u)}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, classify(op, r.err)
+		}
+		return r.user, nil
+	case <-ctx.Done():
+		return nil, classify(op, ctx.Err())
+	}
+}
+
+// toDomain copies an SDK user into the domain's snapshot. The maps are the
+// ones the SDK just decoded for this call, so nothing is shared.
+func toDomain(u *management.User) *profiling.User {
+	out := &profiling.User{
+		ID:            u.GetID(),
+		Email:         u.GetEmail(),
+		EmailVerified: u.GetEmailVerified(),
+		Name:          u.GetName(),
+		Nickname:      u.GetNickname(),
+		Picture:       u.GetPicture(),
+		GivenName:     u.GetGivenName(),
+		FamilyName:    u.GetFamilyName(),
+		PhoneNumber:   u.GetPhoneNumber(),
+		CreatedAt:     u.GetCreatedAt(),
+		UpdatedAt:     u.GetUpdatedAt(),
+		LastLogin:     u.GetLastLogin(),
+		LoginsCount:   u.GetLoginsCount(),
+		UserMetadata:  deref(u.UserMetadata),
+		AppMetadata:   deref(u.AppMetadata),
+	}
+	for _, i := range u.Identities {
+		if i == nil {
+			continue
+		}
+		out.Identities = append(out.Identities, profiling.Identity{
+			Connection:  i.GetConnection(),
+			Provider:    i.GetProvider(),
+			UserID:      i.GetUserID(),
+			IsSocial:    i.GetIsSocial(),
+			ProfileData: deref(i.ProfileData),
+		})
+	}
+	return out
+}
+
+// deref keeps an absent object absent (the SDK's getters would return an
+// empty map), so the snapshot says what Auth0 said.
+func deref(m *map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return *m
+}
