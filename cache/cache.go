@@ -20,8 +20,17 @@
 //
 // Redis is an optimisation, never a dependency of correctness: a failed
 // Redis read falls through to upstream and a failed Redis write is logged,
-// and each Redis operation is bounded by RedisTimeout, so a dead or slow
-// Redis costs a request at most that much.
+// and each Redis operation is bounded by RedisTimeout. A stopped Redis
+// (refused connections) costs microseconds; a blackholed one costs a miss
+// up to two RedisTimeouts (the read, then the write).
+//
+// Known limits, left for the hardening work: there is no circuit breaker to
+// skip a blackholed Redis (lookup, store and Invalidate are the only places
+// that talk to Redis, so one can wrap them);
+// upstream failures are not answered from stale entries; missing users are
+// not cached; and a fill that read upstream before a concurrent UpdateUser
+// can overwrite that update's fresher entry until the TTL ends (store is
+// the one place a compare-on-updated_at write would go).
 //
 // Connect builds the go-redis client from a REDIS_URL; see its
 // documentation for the accepted URL forms.
@@ -67,8 +76,8 @@ type Config struct {
 	// its own bound. Default DefaultFillTimeout.
 	FillTimeout time.Duration
 	// RedisTimeout bounds each Redis operation, whatever deadline the
-	// caller has, so a slow Redis adds at most this to a request.
-	// Default DefaultRedisTimeout.
+	// caller has, so a slow Redis cannot hold a request for long; a miss
+	// makes at most two (read, then write). Default DefaultRedisTimeout.
 	RedisTimeout time.Duration
 	// Logger receives Redis failures and undecodable entries, which the
 	// cache absorbs instead of failing requests. Default slog.Default().

@@ -412,3 +412,32 @@ func TestUpstreamReturningAnotherUserIsRefused(t *testing.T) {
 		t.Fatal("another user's record was cached under the asked id")
 	}
 }
+
+func TestNewRejectsImpossibleConfigByName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	store := newFakeStore()
+	cases := []struct {
+		name string
+		cfg  cache.Config
+		want string
+	}{
+		{"jitter of 1", cache.Config{Jitter: 1}, "Config.Jitter"},
+		{"negative jitter", cache.Config{Jitter: -0.1}, "Config.Jitter"},
+		{"negative TTL", cache.Config{TTL: -time.Minute}, "Config.TTL"},
+		{"sub-millisecond TTL", cache.Config{TTL: time.Microsecond}, "Config.TTL"},
+		{"negative fill timeout", cache.Config{FillTimeout: -time.Second}, "Config.FillTimeout"},
+		{"negative redis timeout", cache.Config{RedisTimeout: -time.Second}, "Config.RedisTimeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if msg, _ := r.(string); !contains(msg, tc.want) {
+					t.Fatalf("New panicked with %v, want a message naming %s", r, tc.want)
+				}
+			}()
+			cache.New(e.rdb, store, tc.cfg)
+		})
+	}
+}
