@@ -1,6 +1,7 @@
 package auth0emu
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,15 +18,18 @@ type response struct {
 	body   []byte
 }
 
+// jsonResponse encodes v as Auth0 does: compact, "&" and "<" unescaped.
 func jsonResponse(status int, v any) response {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		// Only JSON values built by this package reach here.
 		panic("auth0emu: encode response: " + err.Error())
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	return response{status: status, header: h, body: b}
+	return response{status: status, header: h, body: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}
 }
 
 // request is what a route handler gets: the parsed request, its raw body and

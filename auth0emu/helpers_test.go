@@ -2,6 +2,8 @@ package auth0emu
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +22,14 @@ import (
 
 const testAudience = "https://api.test.example"
 
+var sharedKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
 // start runs a seeded emulator on a free loopback port for one test.
 func start(t *testing.T, cfg Config) *Server {
 	t.Helper()
@@ -28,6 +38,9 @@ func start(t *testing.T, cfg Config) *Server {
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = -1 // most tests are not about the rate limit
+	}
+	if cfg.SigningKey == nil {
+		cfg.SigningKey = sharedKey() // RSA key generation dominates test time
 	}
 	s, err := Listen("127.0.0.1:0", cfg)
 	if err != nil {

@@ -3,6 +3,7 @@ package auth0emu
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -24,18 +25,25 @@ type signingKey struct {
 	jwk  jwkset.JWKMarshal
 }
 
-// newSigningKey makes an RSA-2048 key with a self-signed certificate, so the
-// JWKS entry carries x5c and x5t as Auth0's does.
-func newSigningKey(subject string, now time.Time) (*signingKey, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+// newSigningKey wraps priv (a fresh RSA-2048 key when nil) with a
+// self-signed certificate, so the JWKS entry carries x5c and x5t as Auth0's
+// does. The kid is derived from the public key.
+func newSigningKey(priv *rsa.PrivateKey, subject string, now time.Time) (*signingKey, error) {
+	if priv == nil {
+		var err error
+		if priv, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, fmt.Errorf("auth0emu: generate RSA key: %w", err)
+		}
+	}
+	if err := priv.Validate(); err != nil || priv.N.BitLen() < 2048 {
+		return nil, fmt.Errorf("auth0emu: SigningKey must be a valid RSA key of at least 2048 bits")
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("auth0emu: generate RSA key: %w", err)
+		return nil, fmt.Errorf("auth0emu: encode public key: %w", err)
 	}
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, fmt.Errorf("auth0emu: generate key id: %w", err)
-	}
-	kid := base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256(pubDER)
+	kid := base64.RawURLEncoding.EncodeToString(sum[:24])
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	if err != nil {
 		return nil, fmt.Errorf("auth0emu: certificate serial: %w", err)
@@ -65,12 +73,12 @@ func newSigningKey(subject string, now time.Time) (*signingKey, error) {
 	return &signingKey{kid: kid, priv: priv, jwk: jwk.Marshal()}, nil
 }
 
-func (s *Server) addKey() (*signingKey, error) {
+func (s *Server) addKey(priv *rsa.PrivateKey) (*signingKey, error) {
 	subject := "auth0emu"
 	if d := s.Domain(); d != "" {
 		subject = d
 	}
-	k, err := newSigningKey(subject, s.now())
+	k, err := newSigningKey(priv, subject, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +105,7 @@ func (s *Server) currentKey() *signingKey {
 // in the JWKS until retired, as during an Auth0 key rotation. It panics only
 // if the system's random source fails.
 func (s *Server) RotateKey() (kid string) {
-	k, err := s.addKey()
+	k, err := s.addKey(nil)
 	if err != nil {
 		panic(err)
 	}

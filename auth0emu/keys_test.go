@@ -1,6 +1,7 @@
 package auth0emu
 
 import (
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,10 +169,43 @@ func TestForgedTokensWithSigningKey(t *testing.T) {
 		})
 	}
 	// A token signed by another tenant's key with the right kid header.
-	other := start(t, Config{})
-	_, otherKey := other.SigningKey()
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, valid)
 	tok.Header["kid"] = kid
 	raw, _ := tok.SignedString(otherKey)
 	wantAPIError(t, do(t, http.MethodGet, userURL(s, SeedNewUserID), bearer(raw), ""), http.StatusUnauthorized, "")
+}
+
+// Auth0 writes URLs with raw "&"; so does the emulator.
+func TestJSONIsNotHTMLEscaped(t *testing.T) {
+	s := start(t, Config{})
+	r := do(t, http.MethodGet, userURL(s, SeedNewUserID), bearer(managementToken(t, s, "")), "")
+	if !strings.Contains(string(r.body), "?s=480&r=pg&d=") {
+		t.Errorf("picture URL escaped: %s", r.body)
+	}
+}
+
+// A configured key keeps its kid across restarts, so issued tokens keep
+// verifying; a weak key is refused.
+func TestConfiguredSigningKey(t *testing.T) {
+	a := start(t, Config{})
+	b := start(t, Config{})
+	kidA, _ := a.SigningKey()
+	kidB, _ := b.SigningKey()
+	if kidA != kidB {
+		t.Errorf("same key, kids %s and %s", kidA, kidB)
+	}
+	if rotated := a.RotateKey(); rotated == kidA {
+		t.Errorf("a rotated key reused the kid")
+	}
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{SigningKey: weak}); err == nil {
+		t.Errorf("a 1024-bit key was accepted")
+	}
 }

@@ -2,6 +2,7 @@ package auth0emu
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"math"
@@ -63,6 +64,10 @@ type Config struct {
 	// behind a proxy or on a LAN address. Listen derives it from the bound
 	// address when empty; set it when serving Handler yourself.
 	PublicURL string
+	// SigningKey, when set, is the first signing key instead of a fresh
+	// RSA-2048 one. Its kid derives from the key, so tokens survive a
+	// restart with the same key; tests share one to skip key generation.
+	SigningKey *rsa.PrivateKey
 }
 
 // Server is an in-memory Auth0 tenant. All methods are safe for concurrent
@@ -94,7 +99,7 @@ type Server struct {
 }
 
 // New returns a Server that is not listening yet, with a fresh RSA-2048
-// signing key. Serve Handler yourself (then set Config.PublicURL) or use
+// signing key (or Config.SigningKey). Serve Handler yourself (then set Config.PublicURL) or use
 // Listen.
 func New(cfg Config) (*Server, error) {
 	if cfg.Audience == "" {
@@ -149,7 +154,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	if _, err := s.addKey(); err != nil {
+	if _, err := s.addKey(cfg.SigningKey); err != nil {
 		return nil, err
 	}
 	return s, nil

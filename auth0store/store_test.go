@@ -2,12 +2,15 @@ package auth0store
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +18,19 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
-// emulator starts a seeded auth0emu on a free loopback port.
+var sharedKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// emulator starts a seeded auth0emu on a free loopback port (one shared
+// signing key: RSA key generation would dominate the tests' time).
 func emulator(t *testing.T) *auth0emu.Server {
 	t.Helper()
-	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{RateLimit: -1})
+	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{RateLimit: -1, SigningKey: sharedKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
