@@ -11,7 +11,7 @@ import (
 
 // validationRules adds what the default catalogue lacks: a SELECT field, a
 // phone with a default region and a TEXT minimum above 1.
-func validationRules(t *testing.T) *Rules {
+func validationRules(t testing.TB) *Rules {
 	t.Helper()
 	data := rulesFile{fields: `fields:
   - key: firstName

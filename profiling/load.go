@@ -144,9 +144,9 @@ func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, l.fail("", "", "", "the file is empty")
 	}
-	file, err := parser.ParseBytes(data, 0)
+	file, err := l.parseYAML(data)
 	if err != nil {
-		return nil, l.yamlError(err)
+		return nil, err
 	}
 	var docs []*ast.DocumentNode
 	for _, d := range file.Docs {
@@ -163,10 +163,12 @@ func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
 			Reason: fmt.Sprintf("the file holds %d YAML documents; put everything in one", len(docs))}
 	}
 	l.body = docs[0].Body
-
+	if err := l.checkYAMLFeatures(); err != nil {
+		return nil, err
+	}
 	var raw rawRules
-	if err := yaml.NodeToValue(l.body, &raw, yaml.Strict()); err != nil {
-		return nil, l.yamlError(err)
+	if err := l.decodeYAML(&raw); err != nil {
+		return nil, err
 	}
 
 	r := &Rules{file: l.file, byKey: map[string]*Field{}}
@@ -180,6 +182,83 @@ func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// parseYAML and decodeYAML turn a panic inside go-yaml into an error: the
+// library has had panics on malformed input (goccy/go-yaml#735, a tag on a
+// scalar decoded into a list, unreleased fix as of v1.19.2), and a bad rules
+// file must stop start-up with a message, not a stack trace.
+func (l *loader) parseYAML(data []byte) (file *ast.File, err error) {
+	defer l.recoverYAML(&err)
+	file, err = parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, l.yamlError(err)
+	}
+	return file, nil
+}
+
+func (l *loader) decodeYAML(raw *rawRules) (err error) {
+	defer l.recoverYAML(&err)
+	if err := yaml.NodeToValue(l.body, raw, yaml.Strict()); err != nil {
+		return l.yamlError(err)
+	}
+	return nil
+}
+
+func (l *loader) recoverYAML(err *error) {
+	if p := recover(); p != nil {
+		*err = &RulesError{File: l.file, Reason: fmt.Sprintf("the YAML library failed to read this file (%v); simplify the YAML near the last change", p)}
+	}
+}
+
+// checkYAMLFeatures refuses YAML features a rules file does not need and
+// that make loading fragile or expensive: tags (the go-yaml panic above) and
+// an anchored value that itself uses an alias (nested aliases expand
+// exponentially, the "billion laughs" pattern). Plain anchors and aliases
+// for sharing, e.g., a sources list are fine.
+func (l *loader) checkYAMLFeatures() (err error) {
+	defer l.recoverYAML(&err)
+	c := &yamlFeatureCheck{loader: l, found: new(*RulesError)}
+	ast.Walk(c, l.body)
+	if *c.found != nil {
+		return *c.found
+	}
+	return nil
+}
+
+type yamlFeatureCheck struct {
+	loader   *loader
+	inAnchor bool
+	found    **RulesError // first problem, shared by the visitors of one walk
+}
+
+func (c *yamlFeatureCheck) Visit(n ast.Node) ast.Visitor {
+	if n == nil || *c.found != nil {
+		return nil
+	}
+	fail := func(format string, args ...any) ast.Visitor {
+		e := &RulesError{File: c.loader.file, Reason: fmt.Sprintf(format, args...)}
+		if tok := n.GetToken(); tok != nil {
+			e.Line = tok.Position.Line
+		}
+		*c.found = e
+		return nil
+	}
+	switch n := n.(type) {
+	case *ast.TagNode:
+		tag := ""
+		if n.Start != nil {
+			tag = n.Start.Value
+		}
+		return fail("YAML tags such as %q are not supported; quote the value instead", tag)
+	case *ast.AliasNode:
+		if c.inAnchor {
+			return fail("an anchored value must not use an alias itself (nested aliases)")
+		}
+	case *ast.AnchorNode:
+		return &yamlFeatureCheck{loader: c.loader, inAnchor: true, found: c.found}
+	}
+	return c
 }
 
 // yamlError turns a go-yaml error into a one-line RulesError with its line.

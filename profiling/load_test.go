@@ -166,6 +166,10 @@ func TestParseRulesErrors(t *testing.T) {
 			RulesError{Line: 9, Reason: `unknown field "requird"`}},
 		{"wrong YAML type", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: TEXT\n    store: first_name\n    required: yes please\n")}.bytes(),
 			RulesError{Line: 9, Reason: `expected true or false, found "yes please"`}},
+		{"YAML tag (go-yaml panics on some)", []byte("fields: !seq 0\n"), RulesError{Line: 1, Reason: `YAML tags such as "!seq" are not supported; quote the value instead`}},
+		{"standard YAML tag", rulesFile{stages: "stages:\n  - name: s\n    when: !!str true\n    reason: r\n    fields: [firstName]\n"}.bytes(),
+			RulesError{Line: 15, Reason: `YAML tags such as "!!str" are not supported; quote the value instead`}},
+		{"nested aliases", []byte("a: &a [x, x]\nb: &b [*a, *a]\n"), RulesError{Line: 2, Reason: "an anchored value must not use an alias itself (nested aliases)"}},
 		{"duplicate YAML key", rulesFile{fields: oneField("  - key: firstName\n    key: lastName\n    label: First name\n    type: TEXT\n    store: first_name\n")}.bytes(),
 			RulesError{Line: 6, Reason: `mapping key "key" already defined at [5:5]`}},
 
@@ -341,6 +345,33 @@ func TestDefaultRulesAgainstAnOlderSchema(t *testing.T) {
 	}
 }
 
+// Plain anchors and aliases are fine, e.g. to share a sources list.
+func TestParseRulesAcceptsAliases(t *testing.T) {
+	data := rulesFile{fields: `fields:
+  - key: firstName
+    label: First name
+    type: TEXT
+    store: first_name
+    sources: &names [given_name, app_metadata.enrichment.name]
+  - key: lastName
+    label: Last name
+    type: TEXT
+    store: last_name
+    sources: *names
+  - key: subscribed
+    label: Newsletter
+    type: BOOLEAN
+    store: subscribed
+`}.bytes()
+	r, err := ParseRules("rules.yaml", data, apiSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := r.Field("lastName"); len(f.Sources) != 2 || f.Sources[1].Path != "app_metadata.enrichment.name" {
+		t.Errorf("aliased sources = %+v", f.Sources)
+	}
+}
+
 func TestParseRulesAcceptsEveryKnob(t *testing.T) {
 	data := rulesFile{fields: `fields:
   - key: company
@@ -387,5 +418,19 @@ func TestParseRulesAcceptsEveryKnob(t *testing.T) {
 	}
 	if f, _ := r.Field("firstName"); f.MinLength != 2 || f.MaxLength != 20 || f.Sources[1].Kind != SourceIdentityProvider {
 		t.Errorf("firstName = %+v", f)
+	}
+}
+
+// Should go-yaml panic on some other input, loading still ends in a
+// RulesError naming the file.
+func TestYAMLLibraryPanicBecomesARulesError(t *testing.T) {
+	l := &loader{file: "rules.yaml"}
+	err := func() (err error) {
+		defer l.recoverYAML(&err)
+		panic("runtime error: invalid memory address or nil pointer dereference")
+	}()
+	var re *RulesError
+	if !errors.As(err, &re) || re.File != "rules.yaml" || !strings.Contains(re.Reason, "the YAML library failed to read this file") {
+		t.Fatalf("err = %v", err)
 	}
 }
