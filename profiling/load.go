@@ -102,7 +102,8 @@ type rawStage struct {
 
 // ParseRules loads a rules file. name is only used in error messages. schema
 // is what the API's UpdateProfileInput accepts; every catalogue field must
-// be one of its fields, with a matching kind. Every problem is a *RulesError.
+// be one of its fields, with a matching kind (a nil schema accepts no
+// field). Every problem is a *RulesError; the first one found is returned.
 func ParseRules(name string, data []byte, schema InputSchema) (*Rules, error) {
 	l := &loader{file: name}
 	r, err := l.load(data, schema)
