@@ -10,16 +10,24 @@
 // and a curl line that logs one in, then serves until SIGINT or SIGTERM and
 // shuts down gracefully. -audience, -client-id and -client-secret default to
 // AUTH0_AUDIENCE, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET when set, so the
-// emulator and the service agree. See package auth0emu for the endpoints and
-// the /emulator admin routes (key rotation, faults, users, tokens).
+// emulator and the service agree. -key-file keeps the signing key in a PEM
+// file so issued tokens stay valid across restarts; -public-url sets the
+// issuer when apps reach the emulator on another address (a phone on the
+// LAN). See package auth0emu for the endpoints and the /emulator admin
+// routes (key rotation, faults, users, tokens).
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
 	"os/signal"
@@ -43,29 +51,30 @@ func main() {
 // run parses args, starts the emulator, prints how to use it and serves
 // until ctx is done.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("auth0emu", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	flags := flag.NewFlagSet("auth0emu", flag.ContinueOnError)
+	flags.SetOutput(stderr)
 	envOr := func(name, fallback string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
 		}
 		return fallback
 	}
-	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on (host:port; port 0 picks a free one)")
-	publicURL := fs.String("public-url", "", "base URL clients use when it differs from http://<addr> (e.g. a LAN address for a phone)")
-	audience := fs.String("audience", envOr("AUTH0_AUDIENCE", auth0emu.DefaultAudience), "API identifier of user access tokens (default $AUTH0_AUDIENCE)")
-	clientID := fs.String("client-id", envOr("AUTH0_CLIENT_ID", auth0emu.DefaultClientID), "the pre-registered client id (default $AUTH0_CLIENT_ID)")
-	clientSecret := fs.String("client-secret", envOr("AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret), "the client secret (default $AUTH0_CLIENT_SECRET)")
-	rate := fs.Float64("rate", auth0emu.DefaultRateLimit, "Management API token-bucket refill per second (negative: unlimited)")
-	burst := fs.Int("burst", auth0emu.DefaultRateBurst, "Management API token-bucket size")
-	ttl := fs.Duration("token-ttl", auth0emu.DefaultTokenTTL, "lifetime of issued tokens")
-	seed := fs.Bool("seed", true, "create the dev-mode seed users")
-	quiet := fs.Bool("quiet", false, "do not log each request")
-	if err := fs.Parse(args); err != nil {
+	addr := flags.String("addr", "127.0.0.1:8081", "address to listen on (host:port; port 0 picks a free one)")
+	publicURL := flags.String("public-url", "", "base URL clients use when it differs from http://<addr> (e.g. a LAN address for a phone)")
+	audience := flags.String("audience", envOr("AUTH0_AUDIENCE", auth0emu.DefaultAudience), "API identifier of user access tokens (default $AUTH0_AUDIENCE)")
+	clientID := flags.String("client-id", envOr("AUTH0_CLIENT_ID", auth0emu.DefaultClientID), "the pre-registered client id (default $AUTH0_CLIENT_ID)")
+	clientSecret := flags.String("client-secret", envOr("AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret), "the client secret (default $AUTH0_CLIENT_SECRET)")
+	rate := flags.Float64("rate", auth0emu.DefaultRateLimit, "Management API token-bucket refill per second (negative: unlimited)")
+	burst := flags.Int("burst", auth0emu.DefaultRateBurst, "Management API token-bucket size")
+	ttl := flags.Duration("token-ttl", auth0emu.DefaultTokenTTL, "lifetime of issued tokens")
+	seed := flags.Bool("seed", true, "create the dev-mode seed users")
+	keyFile := flags.String("key-file", "", "PEM file of the signing key, created on first use, so tokens stay valid across restarts (default: a new key each start)")
+	quiet := flags.Bool("quiet", false, "do not log each request")
+	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q; every setting is a flag (see -h)", fs.Args())
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; every setting is a flag (see -h)", flags.Args())
 	}
 	if *rate == 0 {
 		return errors.New("-rate 0 would refuse every Management API call; use a positive rate, or a negative one for unlimited")
@@ -81,6 +90,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg := auth0emu.Config{
 		Audience: *audience, ClientID: *clientID, ClientSecret: *clientSecret,
 		TokenTTL: *ttl, RateLimit: *rate, RateBurst: *burst, PublicURL: *publicURL,
+	}
+	if *keyFile != "" {
+		key, err := loadOrCreateKey(*keyFile)
+		if err != nil {
+			return err
+		}
+		cfg.SigningKey = key
 	}
 	if !*quiet {
 		cfg.Logf = logger.Printf
@@ -124,6 +140,42 @@ func printUsage(w io.Writer, emu *auth0emu.Server, seeded bool) {
 	}
 	fmt.Fprintf(w, "\nAdmin routes (HTTP Basic with the client id and secret), e.g. rotate the signing key:\n")
 	fmt.Fprintf(w, "  curl -s -u '%s:%s' -X POST %s/emulator/keys/rotate\n", c.ClientID, c.ClientSecret, emu.URL())
+}
+
+// loadOrCreateKey reads an RSA private key (PKCS#1 or PKCS#8 PEM) from path,
+// or generates one and writes it there (mode 0600) when the file is absent.
+func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("-key-file: generating a key: %w", err)
+		}
+		block := &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			return nil, fmt.Errorf("-key-file: %w", err)
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("-key-file: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("-key-file %s: no PEM block", path)
+	}
+	if key, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return key, nil
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("-key-file %s: not an RSA private key in PKCS#1 or PKCS#8 form", path)
+	}
+	key, ok := parsed.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("-key-file %s: holds a %T, want an RSA key", path, parsed)
+	}
+	return key, nil
 }
 
 // tokenCommand is a copy-pasteable shell line for the password grant.

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -115,5 +117,30 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		if err := run(context.Background(), args, env(nil), &out, &errOut); err == nil {
 			t.Errorf("%v: accepted", args)
 		}
+	}
+}
+
+// -key-file creates the key once and reuses it, so kids (and tokens) survive
+// a restart.
+func TestKeyFileIsCreatedThenReused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "signing.pem")
+	first, err := loadOrCreateKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %v %v, want mode 0600", info, err)
+	}
+	second, err := loadOrCreateKey(path)
+	if err != nil || !first.Equal(second) {
+		t.Fatalf("reloaded a different key: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	if err := os.WriteFile(bad, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadOrCreateKey(bad); err == nil || !strings.Contains(err.Error(), "bad.pem") {
+		t.Errorf("garbage key file: %v", err)
 	}
 }
