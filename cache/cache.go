@@ -269,7 +269,7 @@ func (c *Cache) fill(callerCtx context.Context, id string, recheck bool) (raw []
 
 	u, err := c.next.User(ctx, id)
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, profiling.ErrUpstreamUnavailable) {
+		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 			return nil, fmt.Errorf("cache: user %q: %w: no answer within %v: %w",
 				id, profiling.ErrUpstreamUnavailable, c.cfg.FillTimeout, err)
 		}

@@ -24,7 +24,8 @@ const (
 	defaultDialAttempts = 1 // likewise, a refused dial is not retried
 )
 
-// pingTimeout bounds Connect's reachability check when ctx has no deadline.
+// pingTimeout bounds Connect's wait for a first PONG when ctx has no
+// deadline.
 const pingTimeout = 3 * time.Second
 
 // Connect returns a go-redis client for redisURL (the REDIS_URL setting) and
@@ -49,10 +50,11 @@ const pingTimeout = 3 * time.Second
 //
 // Unless the URL says otherwise the client dials in 500ms, reads and
 // writes in 250ms, waits 500ms for a pooled connection, never retries a
-// command or a dial, and honours context deadlines (ContextTimeoutEnabled, always on), so
-// a slow Redis cannot hold a request. Connect checks that the server answers
-// PING, so a wrong REDIS_URL stops start-up with a clear error; a Redis that
-// fails later only costs the cache its hits.
+// command or a dial, and honours context deadlines (ContextTimeoutEnabled,
+// always on), so a slow Redis cannot hold a request. Connect waits for the
+// server to answer PING (until ctx ends, or 3s if ctx has no deadline), so a
+// wrong REDIS_URL stops start-up with a clear error; a Redis that fails
+// later only costs the cache its hits.
 //
 // Error messages never include the URL's password.
 func Connect(ctx context.Context, redisURL string) (redis.UniversalClient, func() error, error) {
@@ -63,16 +65,34 @@ func Connect(ctx context.Context, redisURL string) (redis.UniversalClient, func(
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := waitForPong(ctx, client); err != nil {
+		client.Close()
+		return nil, nil, fmt.Errorf("cache: redis at %s does not answer: %w", where, err)
+	}
+	return client, client.Close, nil
+}
+
+// waitForPong pings until Redis answers or ctx (bounded by pingTimeout when
+// it has no deadline) ends. Retrying rides over a Redis that is still
+// starting beside this service, and over one slow reply on a loaded machine
+// that the short read timeout would otherwise turn into a failed start.
+func waitForPong(ctx context.Context, client redis.UniversalClient) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, pingTimeout)
 		defer cancel()
 	}
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		return nil, nil, fmt.Errorf("cache: redis at %s does not answer: %w", where, err)
+	for {
+		err := client.Ping(ctx).Err()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return client, client.Close, nil
 }
 
 // newClient parses redisURL into the go-redis client its form selects. It
@@ -186,7 +206,7 @@ func connectEmbedded(ctx context.Context) (redis.UniversalClient, func() error, 
 		server.Close()
 		return nil, nil, err
 	}
-	if err := client.Ping(ctx).Err(); err != nil {
+	if err := waitForPong(ctx, client); err != nil {
 		client.Close()
 		server.Close()
 		return nil, nil, fmt.Errorf("cache: embedded redis does not answer: %w", err)

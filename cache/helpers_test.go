@@ -178,29 +178,57 @@ func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// env is one test's real redis-server, a client built by cache.Connect
-// (so the production client options are what is tested), and the raw
-// client for inspecting Redis directly.
+// env is one test's real redis-server, a client built by cache.Connect,
+// and the logs of the caches it makes.
 type env struct {
 	redis *redistest.Server
 	rdb   redis.UniversalClient
 	logs  *logBuffer
+	// redisTimeout is the Config.RedisTimeout newCache uses by default.
+	redisTimeout time.Duration
 }
 
+// slowMachineTimeout replaces the production Redis timeouts in tests that
+// count upstream calls: on a loaded machine a Redis reply can take longer
+// than 250ms, which the cache rightly treats as a miss, and the count would
+// then measure the machine instead of the cache.
+const slowMachineTimeout = 10 * time.Second
+
+// newEnv gives a Redis with timeouts no loaded machine reaches, for tests
+// of what the cache does when Redis works.
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	srv := redistest.Start(t)
-	rdb, closeRDB, err := cache.Connect(context.Background(), srv.URL())
+	d := slowMachineTimeout.String()
+	rdb := connectEnv(t, srv.URL()+"?dial_timeout="+d+"&read_timeout="+d+"&write_timeout="+d+"&pool_timeout="+d)
+	return &env{redis: srv, rdb: rdb, logs: &logBuffer{}, redisTimeout: slowMachineTimeout}
+}
+
+// newProductionEnv gives a Redis reached with Connect's production defaults
+// and the cache's default RedisTimeout, for tests of a slow Redis (where the
+// short timeouts are what is under test) and for benchmarks.
+func newProductionEnv(t testing.TB) *env {
+	t.Helper()
+	srv := redistest.Start(t)
+	return &env{redis: srv, rdb: connectEnv(t, srv.URL()), logs: &logBuffer{}}
+}
+
+func connectEnv(t testing.TB, url string) redis.UniversalClient {
+	t.Helper()
+	rdb, closeRDB, err := cache.Connect(context.Background(), url)
 	if err != nil {
-		t.Fatalf("Connect(%s): %v", srv.URL(), err)
+		t.Fatalf("Connect(%s): %v", url, err)
 	}
 	t.Cleanup(func() { closeRDB() })
-	return &env{redis: srv, rdb: rdb, logs: &logBuffer{}}
+	return rdb
 }
 
 func (e *env) newCache(next profiling.UserStore, cfg cache.Config) *cache.Cache {
 	if cfg.Logger == nil {
 		cfg.Logger = e.logs.logger()
+	}
+	if cfg.RedisTimeout == 0 {
+		cfg.RedisTimeout = e.redisTimeout
 	}
 	return cache.New(e.rdb, next, cfg)
 }
