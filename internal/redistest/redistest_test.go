@@ -23,8 +23,11 @@ func newClient(t *testing.T, s *redistest.Server) *redis.Client {
 	}
 	opt.MaxRetries = -1
 	opt.DialerRetries = 1
-	opt.ReadTimeout = 300 * time.Millisecond
-	opt.WriteTimeout = 300 * time.Millisecond
+	// Generous, so a loaded machine cannot fail a test; tests that expect
+	// a timeout give the command a short context instead.
+	opt.ReadTimeout = 10 * time.Second
+	opt.WriteTimeout = 10 * time.Second
+	opt.ContextTimeoutEnabled = true
 	client := redis.NewClient(opt)
 	t.Cleanup(func() { client.Close() })
 	return client
