@@ -97,7 +97,9 @@ func do(t *testing.T, method, rawURL string, header http.Header, body string) ht
 // doErr is do for goroutines other than the test's, which must not call
 // t.Fatal.
 func doErr(method, rawURL string, header http.Header, body string) (httpResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: it only bounds a hang, and shared machines can be very
+	// loaded under -race.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, strings.NewReader(body))
 	if err != nil {

@@ -389,3 +389,25 @@ func TestNewIgnoresContextCancellation(t *testing.T) {
 		t.Errorf("after the New context was cancelled: %v", err)
 	}
 }
+
+// Any other 4xx is a refused request: neither not-found nor an outage, not
+// retried, and still generic.
+func TestOtherClientErrorIsRefused(t *testing.T) {
+	emu := emulator(t)
+	s := newStore(t, emu, Config{})
+	emu.SetFault(auth0emu.RoutePatchUser, auth0emu.Fault{Status: http.StatusBadRequest})
+	_, err := s.UpdateUser(context.Background(), auth0emu.SeedNewUserID, profiling.Patch{UserMetadata: map[string]any{"a": "b"}})
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusBadRequest {
+		t.Fatalf("err %v", err)
+	}
+	if errors.Is(err, profiling.ErrUpstreamUnavailable) || errors.Is(err, profiling.ErrUserNotFound) {
+		t.Errorf("a 400 classified as %v", err)
+	}
+	if err.Error() != "auth0store: the user store refused the request" {
+		t.Errorf("message %q", err.Error())
+	}
+	if n := emu.Count(auth0emu.RoutePatchUser); n != 1 {
+		t.Errorf("a 400 was retried: %d PATCHes", n)
+	}
+}
