@@ -9,7 +9,14 @@
 // user the upstream store returns after a change is stored at once, so the
 // next read sees the answer without asking upstream.
 //
-// Entries are compact JSON of profiling.User under KeyPrefix+id. The prefix
+// A caller that asks for a copy read after a given time
+// (profiling.WithFreshAfter: its access token's issue time) is not served an
+// older entry: the user may have logged in since, moving them to the next
+// stage. Each entry records when it was fetched, so that costs one upstream
+// read per new token, not one per request.
+//
+// Entries are compact JSON of profiling.User, with the time it was fetched,
+// under KeyPrefix+id. The prefix
 // carries a format version ("pp:v1:user:"): bump it whenever the JSON shape
 // changes, so instances running different versions never read each other's
 // entries. An entry that does not decode into the expected user is treated as
@@ -178,7 +185,8 @@ func (c *Cache) User(ctx context.Context, id string) (*profiling.User, error) {
 		}
 		// Every waiter decodes its own copy from the shared bytes, so no
 		// two callers ever share a *User or its maps.
-		return decode(res.Val.([]byte), id)
+		u, _, err := decode(res.Val.([]byte), id)
+		return u, err
 	case <-ctx.Done():
 		// The fill goes on for the other waiters and still fills the cache.
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -217,7 +225,7 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 		c.drop(context.WithoutCancel(ctx), id)
 		return nil, fmt.Errorf("cache: update user %q: upstream store returned user %q", id, u.ID)
 	}
-	raw, err := json.Marshal(u)
+	raw, err := encode(u, time.Now())
 	if err != nil {
 		// The change is applied upstream but cannot be cached; the old entry
 		// is now wrong, so drop it and hand back upstream's own user.
@@ -230,7 +238,8 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 	c.store(context.WithoutCancel(ctx), id, raw)
 	// Decoding our own encoding gives the caller the very shape later reads
 	// return, sharing nothing with the upstream store.
-	return decode(raw, id)
+	u, _, err = decode(raw, id)
+	return u, err
 }
 
 // Invalidate removes the user's entry, so the next read asks upstream. Use
@@ -267,6 +276,7 @@ func (c *Cache) fill(callerCtx context.Context, id string, recheck bool) (raw []
 		}
 	}
 
+	fetched := time.Now()
 	u, err := c.next.User(ctx, id)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, profiling.ErrUpstreamUnavailable) {
@@ -284,7 +294,7 @@ func (c *Cache) fill(callerCtx context.Context, id string, recheck bool) (raw []
 			"user_id", id, "returned_id", u.ID)
 		return nil, fmt.Errorf("cache: user %q: upstream store returned user %q", id, u.ID)
 	}
-	raw, err = json.Marshal(u)
+	raw, err = encode(u, fetched)
 	if err != nil {
 		return nil, fmt.Errorf("cache: user %q: encode: %w", id, err)
 	}
@@ -309,9 +319,13 @@ func (c *Cache) lookup(ctx context.Context, id string) (u *profiling.User, raw [
 		}
 		return nil, nil, err
 	}
-	u, err = decode(raw, id)
+	u, fetched, err := decode(raw, id)
 	if err != nil {
 		c.log.WarnContext(ctx, "cache: undecodable entry; refilling it", "user_id", id, "error", err)
+		return nil, nil, nil
+	}
+	if !profiling.IsFreshFor(u, fetched, profiling.FreshAfter(ctx)) {
+		// Older than the caller's token: the user may have logged in since.
 		return nil, nil, nil
 	}
 	return u, raw, nil
@@ -341,16 +355,29 @@ func (c *Cache) ttl() time.Duration {
 	return max(c.cfg.TTL-cut, time.Millisecond)
 }
 
+// entry is what Redis holds for one user.
+type entry struct {
+	// FetchedAt is when the copy was read from, or written to, upstream
+	// (Unix milliseconds); it decides whether the copy is fresh enough for
+	// a caller's token (profiling.IsFreshFor).
+	FetchedAt int64           `json:"fetched_ms"`
+	User      *profiling.User `json:"user"`
+}
+
+func encode(u *profiling.User, fetched time.Time) ([]byte, error) {
+	return json.Marshal(entry{FetchedAt: fetched.UnixMilli(), User: u})
+}
+
 // decode turns an entry into a fresh user, rejecting entries that are not
-// JSON, do not fit profiling.User, or hold another user (which also catches
+// JSON, do not fit the entry shape, or hold another user (which also catches
 // "{}" and "null").
-func decode(raw []byte, id string) (*profiling.User, error) {
-	var u profiling.User
-	if err := json.Unmarshal(raw, &u); err != nil {
-		return nil, fmt.Errorf("cache: decode user %q: %w", id, err)
+func decode(raw []byte, id string) (*profiling.User, time.Time, error) {
+	var e entry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, time.Time{}, fmt.Errorf("cache: decode user %q: %w", id, err)
 	}
-	if u.ID != id {
-		return nil, fmt.Errorf("cache: entry for user %q holds user %q", id, u.ID)
+	if e.User == nil || e.User.ID != id {
+		return nil, time.Time{}, fmt.Errorf("cache: entry for user %q does not hold that user", id)
 	}
-	return &u, nil
+	return e.User, time.UnixMilli(e.FetchedAt), nil
 }

@@ -221,14 +221,15 @@ func TestTTLIsJitteredWithinBounds(t *testing.T) {
 func TestUndecodableEntryIsAMissAndRepaired(t *testing.T) {
 	t.Parallel()
 	entries := map[string]string{
-		"not JSON":            "\x00garbage{",
-		"truncated":           `{"user_id":"auth0|bad","email":"ada@`,
-		"wrong field type":    `{"user_id":5}`,
-		"wrong metadata type": `{"user_id":"auth0|bad","user_metadata":["a"]}`,
-		"array":               `[]`,
-		"empty object":        `{}`,
-		"null":                `null`,
-		"another user":        `{"user_id":"auth0|someone-else","email":"eve@example.com"}`,
+		"not JSON":                "\x00garbage{",
+		"truncated":               `{"fetched_ms":1,"user":{"user_id":"auth0|bad","email":"ada@`,
+		"wrong field type":        `{"fetched_ms":1,"user":{"user_id":5}}`,
+		"wrong metadata type":     `{"fetched_ms":1,"user":{"user_id":"auth0|bad","user_metadata":["a"]}}`,
+		"bare user (no envelope)": `{"user_id":"auth0|bad"}`,
+		"array":                   `[]`,
+		"empty object":            `{}`,
+		"null":                    `null`,
+		"another user":            `{"fetched_ms":1,"user":{"user_id":"auth0|someone-else","email":"eve@example.com"}}`,
 	}
 	for name, raw := range entries {
 		t.Run(name, func(t *testing.T) {
@@ -245,8 +246,8 @@ func TestUndecodableEntryIsAMissAndRepaired(t *testing.T) {
 			if n := store.gets.Load(); n != 1 {
 				t.Fatalf("undecodable entry: %d upstream calls, want 1 (a miss)", n)
 			}
-			var repaired profiling.User
-			if err := json.Unmarshal([]byte(e.cached(t, c.Key(want.ID))), &repaired); err != nil || repaired.ID != want.ID {
+			var repaired struct{ User profiling.User }
+			if err := json.Unmarshal([]byte(e.cached(t, c.Key(want.ID))), &repaired); err != nil || repaired.User.ID != want.ID {
 				t.Fatalf("entry not repaired: %q (%v)", e.cached(t, c.Key(want.ID)), err)
 			}
 			mustUser(t, c, want.ID)
@@ -275,12 +276,16 @@ func TestKeyPrefixCarriesTheFormatVersion(t *testing.T) {
 	if raw == "" {
 		t.Fatal("nothing stored under the default key")
 	}
-	// Compact JSON of the domain snapshot, Auth0's attribute names.
-	var asMap map[string]any
+	// Compact JSON of the domain snapshot, Auth0's attribute names, with
+	// the time it was fetched.
+	var asMap struct {
+		FetchedMS int64          `json:"fetched_ms"`
+		User      map[string]any `json:"user"`
+	}
 	if err := json.Unmarshal([]byte(raw), &asMap); err != nil {
 		t.Fatalf("entry is not JSON: %v", err)
 	}
-	if asMap["user_id"] != want.ID || contains(raw, "\n") || contains(raw, ": ") {
+	if asMap.User["user_id"] != want.ID || asMap.FetchedMS == 0 || contains(raw, "\n") || contains(raw, ": ") {
 		t.Fatalf("entry is not the compact JSON of the user: %s", raw)
 	}
 
@@ -439,5 +444,41 @@ func TestNewRejectsImpossibleConfigByName(t *testing.T) {
 			}()
 			cache.New(e.rdb, store, tc.cfg)
 		})
+	}
+}
+
+// A caller whose token is newer than the cached copy may have logged in
+// since; it gets one upstream read, and the copy then serves it again.
+func TestCopyOlderThanTheCallersTokenIsRefetchedOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := sampleUser("auth0|fresh")
+	store := newFakeStore(u)
+	c := e.newCache(store, cache.Config{})
+	mustUser(t, c, u.ID) // cached, fetched now; last login long ago
+
+	// A token issued two seconds later, after a login the copy lacks.
+	login := time.Now().Add(2 * time.Second)
+	relogged := sampleUser(u.ID)
+	relogged.LoginsCount, relogged.LastLogin = 4, login
+	store.setUser(relogged)
+
+	ctx := profiling.WithFreshAfter(context.Background(), login)
+	for range 3 {
+		got, err := c.User(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LoginsCount != 4 {
+			t.Fatalf("logins_count %d from a copy older than the token, want 4", got.LoginsCount)
+		}
+	}
+	if n := store.gets.Load(); n != 2 {
+		t.Fatalf("%d upstream reads, want 2 (the fill, then one refetch for the newer token)", n)
+	}
+	// Callers without a token time are served the cached copy as before.
+	mustUser(t, c, u.ID)
+	if n := store.gets.Load(); n != 2 {
+		t.Fatalf("plain read after refetch made an upstream call")
 	}
 }
