@@ -12,11 +12,13 @@ import (
 // decision about the profile is made here.
 
 // splitContext separates UpdateProfileInput's interaction context from the
-// answers, keeping absent answers absent and explicit nulls as nil.
+// answers. gqlgen hands over each present field as a pointer (nil for an
+// explicit null); absent fields are simply not in the map, and stay absent.
 func splitContext(input map[string]any) (string, map[string]any) {
 	answers := make(map[string]any, len(input))
 	var interaction string
 	for k, v := range input {
+		v = derefAny(v)
 		if k == contextInputField {
 			interaction, _ = v.(string)
 			continue
@@ -24,6 +26,22 @@ func splitContext(input map[string]any) (string, map[string]any) {
 		answers[k] = v
 	}
 	return interaction, answers
+}
+
+func derefAny(v any) any {
+	switch p := v.(type) {
+	case *string:
+		if p != nil {
+			return *p
+		}
+		return nil
+	case *bool:
+		if p != nil {
+			return *p
+		}
+		return nil
+	}
+	return v
 }
 
 func userErrors(problems []profiling.FieldError) []model.UserError {
