@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Dev-mode defaults. The embedded emulator takes the same values, so the
+// service and its identity provider always agree.
+const (
+	devAudience     = "https://profiling-bff.local/api"
+	devClientID     = "dev-client"
+	devClientSecret = "dev-secret"
+	devAuth0Addr    = "127.0.0.1:8081"
+)
+
+// config is the service's configuration, read from the environment.
+type config struct {
+	Port string
+	// DevMode is on when AUTH0_DOMAIN is unset: an embedded Auth0 emulator
+	// listens on DevAuth0Addr and plays the tenant.
+	DevMode      bool
+	DevAuth0Addr string
+	// Auth0Domain is a tenant domain ("tenant.eu.auth0.com") or, for an
+	// emulator on this machine, a loopback URL ("http://127.0.0.1:8081").
+	Auth0Domain   string
+	Audience      string
+	ClientID      string
+	ClientSecret  string
+	RedisURL      string
+	RulesPath     string
+	CORSOrigins   []string
+	Playground    bool
+	Introspection bool
+	LogLevel      string
+}
+
+// loadConfig reads the environment through getenv and reports every problem
+// at once, naming the variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		Port:         envOr(getenv, "PORT", "8080"),
+		Auth0Domain:  strings.TrimSpace(getenv("AUTH0_DOMAIN")),
+		RedisURL:     getenv("REDIS_URL"),
+		RulesPath:    getenv("PROFILING_RULES"),
+		LogLevel:     envOr(getenv, "LOG_LEVEL", "info"),
+		DevAuth0Addr: envOr(getenv, "DEV_AUTH0_ADDR", devAuth0Addr),
+	}
+	c.DevMode = c.Auth0Domain == ""
+	var problems []error
+	if c.DevMode {
+		c.Audience = envOr(getenv, "AUTH0_AUDIENCE", devAudience)
+		c.ClientID = envOr(getenv, "AUTH0_CLIENT_ID", devClientID)
+		c.ClientSecret = envOr(getenv, "AUTH0_CLIENT_SECRET", devClientSecret)
+		c.CORSOrigins = []string{"http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000", "http://127.0.0.1:5173"}
+	} else {
+		c.Audience = getenv("AUTH0_AUDIENCE")
+		c.ClientID = getenv("AUTH0_CLIENT_ID")
+		c.ClientSecret = getenv("AUTH0_CLIENT_SECRET")
+		for name, v := range map[string]string{"AUTH0_AUDIENCE": c.Audience, "AUTH0_CLIENT_ID": c.ClientID, "AUTH0_CLIENT_SECRET": c.ClientSecret} {
+			if v == "" {
+				problems = append(problems, fmt.Errorf("%s is required when AUTH0_DOMAIN is set", name))
+			}
+		}
+		if _, err := tenantBaseURL(c.Auth0Domain); err != nil {
+			problems = append(problems, fmt.Errorf("AUTH0_DOMAIN: %w", err))
+		}
+	}
+	if origins := getenv("CORS_ALLOWED_ORIGINS"); origins != "" {
+		c.CORSOrigins = nil
+		for _, o := range strings.Split(origins, ",") {
+			o = strings.TrimRight(strings.TrimSpace(o), "/")
+			if o == "" {
+				continue
+			}
+			if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+				problems = append(problems, fmt.Errorf("CORS_ALLOWED_ORIGINS: %q is not an origin like https://app.example.com", o))
+				continue
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	var err error
+	if c.Playground, err = envBool(getenv, "PLAYGROUND", c.DevMode); err != nil {
+		problems = append(problems, err)
+	}
+	if c.Introspection, err = envBool(getenv, "INTROSPECTION", c.DevMode); err != nil {
+		problems = append(problems, err)
+	}
+	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
+		problems = append(problems, fmt.Errorf("PORT: %q is not a port number", c.Port))
+	}
+	if _, _, err := net.SplitHostPort(c.DevAuth0Addr); c.DevMode && err != nil {
+		problems = append(problems, fmt.Errorf("DEV_AUTH0_ADDR: %q is not host:port", c.DevAuth0Addr))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	return c, errors.Join(problems...)
+}
+
+// tenantBaseURL turns AUTH0_DOMAIN into the tenant's base URL. Plain HTTP is
+// accepted only for loopback hosts, where it can only be an emulator.
+func tenantBaseURL(domain string) (string, error) {
+	if !strings.Contains(domain, "://") {
+		domain = "https://" + domain
+	}
+	u, err := url.Parse(strings.TrimRight(domain, "/"))
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return "", fmt.Errorf("%q is not a tenant domain like tenant.eu.auth0.com", domain)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return "", fmt.Errorf("plain http is only allowed for a loopback emulator, not %q", u.Host)
+		}
+	default:
+		return "", fmt.Errorf("scheme %q: use a bare domain or an https URL", u.Scheme)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+func envOr(getenv func(string) string, name, fallback string) string {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func envBool(getenv func(string) string, name string, fallback bool) (bool, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return fallback, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: %q is not true or false", name, v)
+	}
+	return b, nil
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/redistest"
+)
+
+// The test tenant's settings; the emulator and the service must agree.
+const (
+	testAudience     = "https://api.profiling.test/"
+	testClientID     = "test-client"
+	testClientSecret = "test-secret"
+	testPassword     = "Passw0rd!"
+)
+
+// testEnv is one running service with its own emulator and redis-server, all
+// over real sockets: what a client talks to in production, minus the internet.
+type testEnv struct {
+	t     *testing.T
+	emu   *auth0emu.Server
+	redis *redistest.Server
+	url   string // the service's base URL
+	out   *syncBuffer
+	logs  *syncBuffer
+	stop  func() error
+}
+
+type envOption func(map[string]string)
+
+func withEnv(name, value string) envOption {
+	return func(env map[string]string) { env[name] = value }
+}
+
+// startService starts an emulator seeded with the dev users, a redis-server,
+// and the service pointed at both, as an operator would configure it.
+func startService(t *testing.T, opts ...envOption) *testEnv {
+	t.Helper()
+	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{
+		Audience:     testAudience,
+		ClientID:     testClientID,
+		ClientSecret: testClientSecret,
+		RateLimit:    10000,
+		RateBurst:    10000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	for _, u := range auth0emu.SeedUsers() {
+		if _, err := emu.CreateUser(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := redistest.Start(t)
+	env := map[string]string{
+		"PORT":                "0",
+		"AUTH0_DOMAIN":        emu.URL(),
+		"AUTH0_AUDIENCE":      testAudience,
+		"AUTH0_CLIENT_ID":     testClientID,
+		"AUTH0_CLIENT_SECRET": testClientSecret,
+		"REDIS_URL":           rs.URL(),
+	}
+	for _, o := range opts {
+		o(env)
+	}
+	e := runService(t, env)
+	e.emu, e.redis = emu, rs
+	return e
+}
+
+// runService calls run with env as the whole environment and waits until it
+// prints its address.
+func runService(t *testing.T, env map[string]string) *testEnv {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &testEnv{t: t, out: &syncBuffer{}, logs: &syncBuffer{}}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, func(k string) string { return env[k] }, e.out, e.logs)
+	}()
+	var once sync.Once
+	var stopErr error
+	e.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(20 * time.Second):
+				stopErr = errors.New("service did not stop within 20s")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := e.stop(); err != nil {
+			t.Errorf("service stopped with: %v\nlogs:\n%s", err, e.logs.String())
+		}
+	})
+	listening := regexp.MustCompile(`listening on (http://\S+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listening.FindStringSubmatch(e.out.String()); m != nil {
+			e.url = m[1]
+			return e
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("service exited before listening: %v\nlogs:\n%s", err, e.logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("service did not print its address within 30s; stdout:\n%s\nlogs:\n%s", e.out.String(), e.logs.String())
+	return nil
+}
+
+// login runs the password grant against the emulator, as a client's login
+// code would; it counts as a login.
+//
+// It first waits for the next wall-clock second: a token's iat has whole
+// seconds, so two logins (or a read and a login) within one second are
+// indistinguishable to the service, which is harmless for people but not for
+// a test that logs in several times a second.
+func (e *testEnv) login(email string) string {
+	e.t.Helper()
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	return passwordLogin(e.t, e.emu.URL(), email)
+}
+
+func passwordLogin(t *testing.T, emulatorURL, email string) string {
+	t.Helper()
+	resp, err := http.PostForm(emulatorURL+"/oauth/token", url.Values{
+		"grant_type": {"password"},
+		"username":   {email},
+		"password":   {testPassword},
+		"client_id":  {testClientID},
+		"audience":   {testAudience},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK || body.AccessToken == "" {
+		t.Fatalf("login %s: status %d, err %v", email, resp.StatusCode, err)
+	}
+	return body.AccessToken
+}
+
+// gqlResponse is a GraphQL response as a client sees it.
+type gqlResponse struct {
+	Status int
+	Header http.Header
+	Data   map[string]any
+	Errors []struct {
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	}
+	Extensions map[string]any
+	Raw        string
+}
+
+// code returns the i-th error's extensions.code.
+func (r *gqlResponse) code(i int) string {
+	if i >= len(r.Errors) {
+		return ""
+	}
+	c, _ := r.Errors[i].Extensions["code"].(string)
+	return c
+}
+
+// gql posts one operation with an optional bearer token.
+func (e *testEnv) gql(token, query string, vars map[string]any) *gqlResponse {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return e.do(req)
+}
+
+func (e *testEnv) do(req *http.Request) *gqlResponse {
+	e.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := &gqlResponse{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	var decoded struct {
+		Data       map[string]any `json:"data"`
+		Errors     json.RawMessage
+		Extensions map[string]any `json:"extensions"`
+	}
+	if err := json.Unmarshal(raw, &decoded); err == nil {
+		out.Data, out.Extensions = decoded.Data, decoded.Extensions
+		if len(decoded.Errors) > 0 {
+			_ = json.Unmarshal(decoded.Errors, &out.Errors)
+		}
+	}
+	return out
+}
+
+// mustData fails the test unless the response has data and no errors.
+func (r *gqlResponse) mustData(t *testing.T) map[string]any {
+	t.Helper()
+	if r.Status != http.StatusOK || len(r.Errors) > 0 || r.Data == nil {
+		t.Fatalf("want data and no errors; status %d, body %s", r.Status, r.Raw)
+	}
+	return r.Data
+}
+
+// keys lists the "key" of each object in a JSON list.
+func keys(list any) []string {
+	var out []string
+	for _, item := range list.([]any) {
+		out = append(out, item.(map[string]any)["key"].(string))
+	}
+	return out
+}
+
+// path walks nested JSON objects.
+func path(v any, steps ...string) any {
+	for _, s := range steps {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[s]
+	}
+	return v
+}
+
+// syncBuffer is a bytes.Buffer that run's output and the test can share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func equal(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+var _ = strings.TrimSpace

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/rs/cors"
+
+	"github.com/progressive-profiling/bff/auth"
+	"github.com/progressive-profiling/bff/playground"
+	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/resolvers"
+)
+
+// maxBodyBytes caps a GraphQL request body; real operations are a few KiB.
+const maxBodyBytes = 64 << 10
+
+// serverDeps is everything the HTTP layer needs, built by run.
+type serverDeps struct {
+	cfg      config
+	log      *slog.Logger
+	service  *profiling.Service
+	verifier *auth.Verifier
+	// ready reports whether the service can take traffic (Redis reachable).
+	ready func(context.Context) error
+	// devUsers are the seeded users with fresh tokens (dev mode only).
+	devUsers func() []devUser
+}
+
+// newServer returns the service's HTTP handler; every route is here.
+func newServer(d serverDeps) http.Handler {
+	mux := http.NewServeMux()
+
+	api := resolvers.NewHandler(d.service, resolvers.HandlerOptions{
+		Introspection: d.cfg.Introspection,
+		Logger:        d.log,
+	})
+	mux.Handle("/graphql", capBody(auth.Middleware(d.verifier, d.log, api)))
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if err := d.ready(ctx); err != nil {
+			d.log.Warn("not ready", "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+
+	if d.cfg.Playground {
+		mux.Handle("/", playground.Handler(playground.Options{
+			Title:    "Progressive profiling API",
+			Endpoint: "/graphql",
+			Query:    playgroundQuery(d.devUsers != nil),
+			Headers:  devHeaders(d.devUsers),
+		}))
+	}
+	if d.devUsers != nil {
+		mux.HandleFunc("GET /dev/tokens", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, http.StatusOK, d.devUsers())
+		})
+	}
+
+	return cors.New(cors.Options{
+		AllowedOrigins: d.cfg.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		MaxAge:         600,
+	}).Handler(mux)
+}
+
+// capBody refuses a body over maxBodyBytes with 413 before the GraphQL layer
+// reads a byte of it, whether or not the client declared its length.
+func capBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBodyBytes {
+			tooLarge(w)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+			if err != nil {
+				tooLarge(w)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tooLarge(w http.ResponseWriter) {
+	writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []map[string]any{{
+		"message":    fmt.Sprintf("request body larger than %d bytes", maxBodyBytes),
+		"extensions": map[string]string{"code": "BAD_USER_INPUT"},
+	}}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// devHeaders pre-fills the playground with the first seeded user's token.
+func devHeaders(users func() []devUser) func() map[string]string {
+	if users == nil {
+		return nil
+	}
+	return func() map[string]string {
+		if u := users(); len(u) > 0 {
+			return map[string]string{"Authorization": "Bearer " + u[0].Token}
+		}
+		return nil
+	}
+}
+
+// playgroundQuery is the playground's start page: the operations a client runs.
+func playgroundQuery(dev bool) string {
+	q := `# Progressive profiling API. Open "Docs" for every type and field.
+`
+	if dev {
+		q += `#
+# DEV MODE: the headers below sign you in as new@example.com.
+# Other seeded users: open /dev/tokens and paste a token into the Authorization
+# header. To advance a user's logins_count, log in again through the emulator
+# (see the command the server printed at start-up), then reload.
+`
+	}
+	return q + `
+query Viewer($context: String) {
+  viewer {
+    id
+    email
+    stage
+    completion
+    fields { key value source collectedAt }
+    pendingFields(context: $context) {
+      key label type required options { value label } placeholder stage reason
+    }
+  }
+}
+
+mutation Answer {
+  updateProfile(input: { firstName: "Ada", lastName: "Lovelace" }) {
+    viewer { firstName lastName completion }
+    pendingFields { key label reason }
+    userErrors { field message code }
+  }
+}
+
+mutation NotNow {
+  skipFields(input: { keys: ["company"] }) {
+    pendingFields { key }
+    userErrors { field message code }
+  }
+}
+`
+}

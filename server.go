@@ -1,0 +1,168 @@
+// Command bff is the progressive-profiling backend-for-frontend: a GraphQL API
+// that tells a signed-in user's client which profile fields to ask for now,
+// validates the answers and writes them to the user's Auth0 user_metadata,
+// with Redis in front of Auth0 reads.
+//
+// Configuration comes from the environment (see config.go and the README).
+// With AUTH0_DOMAIN unset it runs in dev mode: an embedded Auth0 emulator with
+// seeded users and an embedded Redis, so `go run .` needs nothing else.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/progressive-profiling/bff/auth"
+	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/auth0store"
+	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/resolvers"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bff:", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownGrace is how long in-flight requests get to finish on shutdown.
+const shutdownGrace = 10 * time.Second
+
+// run starts the service and blocks until ctx ends, then shuts down
+// gracefully. Tests call it with their own environment.
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(cfg, stderr)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	rules, err := loadRules(cfg.RulesPath)
+	if err != nil {
+		return err
+	}
+	rules = rules.WithConditionErrorHandler(func(e *profiling.ConditionError) {
+		log.Warn("stage condition failed at run time; stage skipped", "error", e)
+	})
+
+	var emu *auth0emu.Server
+	tenant := cfg.Auth0Domain
+	if cfg.DevMode {
+		if emu, err = startDevEmulator(cfg); err != nil {
+			return err
+		}
+		defer emu.Close()
+		tenant = emu.URL()
+	}
+	base, err := tenantBaseURL(tenant)
+	if err != nil {
+		return fmt.Errorf("AUTH0_DOMAIN: %w", err)
+	}
+
+	rdb, closeRedis, err := cache.Connect(ctx, cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	defer closeRedis()
+
+	store, err := auth0store.New(ctx, auth0store.Config{
+		Domain:       base,
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+	})
+	if err != nil {
+		return fmt.Errorf("auth0: %w", err)
+	}
+	users := cache.New(rdb, store, cache.Config{Logger: log})
+
+	verifier, err := auth.NewVerifier(ctx, auth.Config{
+		Issuer:   base + "/",
+		Audience: cfg.Audience,
+		JWKSURL:  base + "/.well-known/jwks.json",
+	})
+	if err != nil {
+		return err
+	}
+
+	handler := newServer(serverDeps{
+		cfg:      cfg,
+		log:      log,
+		service:  profiling.NewService(rules, users, time.Now),
+		verifier: verifier,
+		ready:    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		devUsers: devPlaygroundUsers(emu),
+	})
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("PORT: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	printBanner(stdout, cfg, ln.Addr(), rules, emu)
+	log.Info("listening", "addr", ln.Addr().String(), "dev_mode", cfg.DevMode, "rules", rules.File())
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancelShutdown()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadRules reads the rules file named by PROFILING_RULES, or the built-in one.
+func loadRules(path string) (*profiling.Rules, error) {
+	name, data := "built-in rules (profiling/default_rules.yaml)", profiling.DefaultRules
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("PROFILING_RULES: %w", err)
+		}
+		name, data = path, b
+	}
+	return profiling.ParseRules(name, data, resolvers.ProfileInputSchema())
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.DevMode {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
