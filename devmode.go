@@ -10,8 +10,6 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
-// devPassword is the password of every seeded dev-mode user.
-const devPassword = "Passw0rd!"
 
 // startDevEmulator starts the embedded Auth0 emulator with the service's own
 // audience and client credentials, and seeds the dev users.
@@ -75,7 +73,7 @@ func printBanner(w io.Writer, cfg config, addr net.Addr, rules *profiling.Rules,
 	fmt.Fprintf(w, "\nDEV MODE (AUTH0_DOMAIN unset): embedded Auth0 emulator and embedded Redis.\n")
 	fmt.Fprintf(w, "  Auth0 emulator domain: %s  (issuer %s)\n", emu.URL(), emu.Issuer())
 	fmt.Fprintf(w, "  audience: %s   client id: %s\n", cfg.Audience, cfg.ClientID)
-	fmt.Fprintf(w, "\nSeeded users (password %q for all):\n", devPassword)
+	fmt.Fprintf(w, "\nSeeded users (password %q for all):\n", auth0emu.SeedPassword)
 	for _, u := range auth0emu.SeedUsers() {
 		fmt.Fprintf(w, "  %-24s %s\n", u.Email, u.ID)
 	}
@@ -91,7 +89,7 @@ func printBanner(w io.Writer, cfg config, addr net.Addr, rules *profiling.Rules,
 // through the emulator's password grant and keeps the access token in $TOKEN.
 func tokenCommand(emulatorURL string, cfg config, email string) string {
 	return fmt.Sprintf(`TOKEN=$(curl -s %s/oauth/token -d grant_type=password -d username=%s -d 'password=%s' -d client_id=%s -d audience=%s | sed -E 's/.*"access_token":"([^"]+)".*/\1/')`,
-		emulatorURL, email, devPassword, cfg.ClientID, cfg.Audience)
+		emulatorURL, email, auth0emu.SeedPassword, cfg.ClientID, cfg.Audience)
 }
 
 func displayAddr(addr net.Addr) string {

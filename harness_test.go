@@ -24,7 +24,6 @@ const (
 	testAudience     = "https://api.profiling.test/"
 	testClientID     = "test-client"
 	testClientSecret = "test-secret"
-	testPassword     = "Passw0rd!"
 )
 
 // testEnv is one running service with its own emulator and redis-server, all
@@ -145,7 +144,7 @@ func passwordLogin(t *testing.T, emulatorURL, email string) string {
 	resp, err := http.PostForm(emulatorURL+"/oauth/token", url.Values{
 		"grant_type": {"password"},
 		"username":   {email},
-		"password":   {testPassword},
+		"password":   {auth0emu.SeedPassword},
 		"client_id":  {testClientID},
 		"audience":   {testAudience},
 	})
