@@ -10,7 +10,6 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
-
 // startDevEmulator starts the embedded Auth0 emulator with the service's own
 // audience and client credentials, and seeds the dev users.
 func startDevEmulator(cfg config) (*auth0emu.Server, error) {
