@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
 	"github.com/progressive-profiling/bff/auth"
@@ -29,6 +31,8 @@ type serverDeps struct {
 	verifier *auth.Verifier
 	// ready reports whether the service can take traffic (Redis reachable).
 	ready func(context.Context) error
+	// metrics is this instance's registry, served at /metrics.
+	metrics *prometheus.Registry
 	// devUsers are the seeded users with fresh tokens (dev mode only).
 	devUsers func() []devUser
 }
@@ -40,12 +44,14 @@ func newServer(d serverDeps) http.Handler {
 	api := resolvers.NewHandler(d.service, resolvers.HandlerOptions{
 		Introspection: d.cfg.Introspection,
 		Logger:        d.log,
+		Metrics:       d.metrics,
 	})
 	mux.Handle("/graphql", capBody(auth.Middleware(d.verifier, d.log, api)))
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics, promhttp.HandlerOpts{Registry: d.metrics}))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()

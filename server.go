@@ -21,6 +21,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/progressive-profiling/bff/auth"
 	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/auth0store"
@@ -90,6 +93,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	users := cache.New(rdb, store, cache.Config{Logger: log})
 
+	// One registry per service instance: what /metrics shows, and what
+	// tests read off a running server.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
 	verifier, err := auth.NewVerifier(ctx, auth.Config{
 		Issuer:   base + "/",
 		Audience: cfg.Audience,
@@ -105,6 +113,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		service:  profiling.NewService(rules, users, time.Now),
 		verifier: verifier,
 		ready:    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		metrics:  registry,
 		devUsers: devPlaygroundUsers(emu),
 	})
 

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/progressive-profiling/bff/graph"
@@ -25,6 +26,8 @@ type HandlerOptions struct {
 	// QueryCacheSize is how many parsed queries are kept; default 1000.
 	QueryCacheSize int
 	Logger         *slog.Logger
+	// Metrics receives the endpoint's counters; nil registers nothing.
+	Metrics prometheus.Registerer
 }
 
 // NewHandler returns the GraphQL endpoint. Only two transports exist: POST
