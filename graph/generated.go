@@ -638,6 +638,7 @@ for BOOLEAN fields.
 """
 scalar FieldValue
 
+"What a signed-in user's client can read."
 type Query {
   """
   The signed-in user. Null, with an UNAUTHENTICATED error, when the request
@@ -664,19 +665,20 @@ type Query {
   ): [ProfileField!]!
 }
 
+"What a signed-in user's client can change."
 type Mutation {
   """
   Save profile answers. Every answer is validated first: if any is invalid,
   nothing is written and every problem is listed in userErrors. An absent input
   field is left untouched; an explicit null clears that answer.
   """
-  updateProfile(input: UpdateProfileInput!): UpdateProfilePayload!
+  updateProfile("The answers to save." input: UpdateProfileInput!): UpdateProfilePayload!
 
   """
   "Not now": the given fields are not asked again until the skip cool-down has
   passed.
   """
-  skipFields(input: SkipFieldsInput!): SkipFieldsPayload!
+  skipFields("The fields to skip." input: SkipFieldsInput!): SkipFieldsPayload!
 }
 
 """

@@ -11,9 +11,11 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
+// What a signed-in user's client can change.
 type Mutation struct {
 }
 
+// What a signed-in user's client can read.
 type Query struct {
 }
 
