@@ -1,0 +1,75 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestConfigDevModeDefaults(t *testing.T) {
+	c, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.DevMode || c.Port != "8080" || c.Audience != devAudience || c.ClientID != devClientID ||
+		c.DevAuth0Addr != devAuth0Addr || !c.Playground || !c.Introspection {
+		t.Fatalf("dev defaults = %+v", c)
+	}
+}
+
+func TestConfigProductionNeedsCredentialsAndTurnsDevToolsOff(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{
+		"AUTH0_DOMAIN": "tenant.eu.auth0.com", "AUTH0_AUDIENCE": "https://api", "AUTH0_CLIENT_ID": "id", "AUTH0_CLIENT_SECRET": "s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DevMode || c.Playground || c.Introspection || len(c.CORSOrigins) != 0 {
+		t.Fatalf("production must not default to dev tools or open CORS: %+v", c)
+	}
+
+	_, err = loadConfig(envOf(map[string]string{"AUTH0_DOMAIN": "tenant.eu.auth0.com"}))
+	for _, name := range []string{"AUTH0_AUDIENCE", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("missing %s not reported: %v", name, err)
+		}
+	}
+}
+
+func TestConfigReportsEveryBadValueByName(t *testing.T) {
+	_, err := loadConfig(envOf(map[string]string{
+		"PORT":                 "http",
+		"PLAYGROUND":           "sometimes",
+		"LOG_LEVEL":            "loud",
+		"CORS_ALLOWED_ORIGINS": "https://app.example.com, not an origin",
+		"AUTH0_DOMAIN":         "http://tenant.example.com",
+		"AUTH0_AUDIENCE":       "a", "AUTH0_CLIENT_ID": "b", "AUTH0_CLIENT_SECRET": "c",
+	}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, name := range []string{"PORT", "PLAYGROUND", "LOG_LEVEL", "CORS_ALLOWED_ORIGINS", "AUTH0_DOMAIN"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+}
+
+func TestTenantBaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"tenant.eu.auth0.com":          "https://tenant.eu.auth0.com",
+		"https://tenant.eu.auth0.com/": "https://tenant.eu.auth0.com",
+		"http://127.0.0.1:8081":        "http://127.0.0.1:8081",
+		"http://localhost:8081":        "http://localhost:8081",
+	} {
+		if got, err := tenantBaseURL(in); err != nil || got != want {
+			t.Errorf("tenantBaseURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"http://tenant.example.com", "ftp://x", "https://tenant/path"} {
+		if _, err := tenantBaseURL(bad); err == nil {
+			t.Errorf("tenantBaseURL(%q) accepted", bad)
+		}
+	}
+}
