@@ -61,9 +61,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.Audience = getenv("AUTH0_AUDIENCE")
 		c.ClientID = getenv("AUTH0_CLIENT_ID")
 		c.ClientSecret = getenv("AUTH0_CLIENT_SECRET")
-		for name, v := range map[string]string{"AUTH0_AUDIENCE": c.Audience, "AUTH0_CLIENT_ID": c.ClientID, "AUTH0_CLIENT_SECRET": c.ClientSecret} {
-			if v == "" {
-				problems = append(problems, fmt.Errorf("%s is required when AUTH0_DOMAIN is set", name))
+		for _, required := range []struct{ name, value string }{
+			{"AUTH0_AUDIENCE", c.Audience}, {"AUTH0_CLIENT_ID", c.ClientID}, {"AUTH0_CLIENT_SECRET", c.ClientSecret},
+		} {
+			if required.value == "" {
+				problems = append(problems, fmt.Errorf("%s is required when AUTH0_DOMAIN is set", required.name))
 			}
 		}
 		if _, err := tenantBaseURL(c.Auth0Domain); err != nil {
