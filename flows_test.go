@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/syncbuf"
 )
 
 // These tests walk the seeded users through the stages the way a client
@@ -349,7 +350,7 @@ func TestBadRulesStopStartup(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"PORT": "0", "PROFILING_RULES": file, "DEV_AUTH0_ADDR": "127.0.0.1:0"}
-	err := run(t.Context(), func(k string) string { return env[k] }, &syncBuffer{}, &syncBuffer{})
+	err := run(t.Context(), func(k string) string { return env[k] }, &syncbuf.Buffer{}, &syncbuf.Buffer{})
 	if err == nil {
 		t.Fatal("service started with a misspelt condition")
 	}

@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/internal/redistest"
+	"github.com/progressive-profiling/bff/internal/syncbuf"
 )
 
 // The test tenant's settings; the emulator and the service must agree.
@@ -33,8 +33,8 @@ type testEnv struct {
 	emu   *auth0emu.Server
 	redis *redistest.Server
 	url   string // the service's base URL
-	out   *syncBuffer
-	logs  *syncBuffer
+	out   *syncbuf.Buffer
+	logs  *syncbuf.Buffer
 	stop  func() error
 }
 
@@ -86,7 +86,7 @@ func startService(t *testing.T, opts ...envOption) *testEnv {
 func runService(t *testing.T, env map[string]string) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &testEnv{t: t, out: &syncBuffer{}, logs: &syncBuffer{}}
+	e := &testEnv{t: t, out: &syncbuf.Buffer{}, logs: &syncbuf.Buffer{}}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, func(k string) string { return env[k] }, e.out, e.logs)
@@ -249,24 +249,4 @@ func path(v any, steps ...string) any {
 	return v
 }
 
-// syncBuffer is a bytes.Buffer that run's output and the test can share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func equal(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
-
-var _ = strings.TrimSpace

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -10,28 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/progressive-profiling/bff/internal/syncbuf"
 )
-
-// syncBuffer is an io.Writer the test can read while run writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -43,7 +25,7 @@ func env(m map[string]string) func(string) string {
 func TestRunPrintsWorkingInstructionsAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-rate", "-1"},
@@ -113,7 +95,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-addr", "256.0.0.1:99999"},
 		{"-public-url", "ftp://x"},
 	} {
-		var out, errOut syncBuffer
+		var out, errOut syncbuf.Buffer
 		if err := run(context.Background(), args, env(nil), &out, &errOut); err == nil {
 			t.Errorf("%v: accepted", args)
 		}

@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-profiling/bff/internal/syncbuf"
 )
 
 // InstallHint says how to get the binary this package needs.
@@ -54,7 +56,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been reaped
-	log    *syncBuffer
+	log    *syncbuf.Buffer
 }
 
 // mode is what kind of Redis a Server runs.
@@ -248,7 +250,7 @@ func (s *Server) startLocked() error {
 	if err != nil {
 		return err
 	}
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout = log
 	cmd.Stderr = log
@@ -407,23 +409,4 @@ func (s *Server) fail(format string, args ...any) {
 		return
 	}
 	panic(msg)
-}
-
-// syncBuffer collects the server's output; exec writes to it from its own
-// goroutine while tests may read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
