@@ -6,6 +6,10 @@
 // audience, unexpired (with a small leeway) and issued to a user: Auth0's
 // machine-to-machine tokens (client credentials) are refused, because the
 // service acts on behalf of a person and takes the user id only from `sub`.
+//
+// Every refusal is counted by reason class in bff_auth_tokens_refused_total,
+// so an operator sees an attack (or a misconfigured client) without reading
+// logs; clients only ever get the same generic 401.
 package auth
 
 import (
@@ -19,6 +23,7 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
 
@@ -53,13 +58,53 @@ type Config struct {
 	UnknownKIDRefresh time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Metrics receives bff_auth_tokens_refused_total{reason}; nil
+	// registers nothing (the counter still works, unseen).
+	Metrics prometheus.Registerer
 }
 
 // Verifier checks access tokens. It is safe for concurrent use.
 type Verifier struct {
-	keys   keyfunc.Keyfunc
-	parser *jwt.Parser
+	keys    keyfunc.Keyfunc
+	parser  *jwt.Parser
+	refused *prometheus.CounterVec
 }
+
+// The reason classes of refused tokens, the values of the metric's reason
+// label. A fixed set, never text from the token, so an attacker cannot
+// blow up the metric's cardinality.
+const (
+	// ReasonHeader: the Authorization header itself is unusable (repeated,
+	// oversized, not "Bearer <token>"); the token was never parsed.
+	ReasonHeader = "header"
+	// ReasonMalformed: not a compact JWS of base64url JSON segments, or a
+	// registered claim of the wrong JSON type (exp as a string, ...).
+	ReasonMalformed = "malformed"
+	// ReasonAlgorithm: alg is not RS256 (none, HS256, RS384, PS256, ...).
+	ReasonAlgorithm = "algorithm"
+	// ReasonKey: no usable kid, a kid the tenant does not publish, or
+	// key material the token brings itself (jwk, jku, x5u, x5c).
+	ReasonKey = "key"
+	// ReasonSignature: the signature does not verify with the named key.
+	ReasonSignature = "signature"
+	// ReasonExpired: exp is past, beyond the leeway.
+	ReasonExpired = "expired"
+	// ReasonNotYetValid: nbf or iat is in the future, beyond the leeway.
+	ReasonNotYetValid = "not_yet_valid"
+	// ReasonClaims: wrong or missing iss, aud or exp.
+	ReasonClaims = "claims"
+	// ReasonNotAUser: no sub, or a machine-to-machine token.
+	ReasonNotAUser = "not_a_user"
+)
+
+// RefusalReasons lists every reason class, for dashboards and tests.
+func RefusalReasons() []string {
+	return []string{ReasonHeader, ReasonMalformed, ReasonAlgorithm, ReasonKey, ReasonSignature,
+		ReasonExpired, ReasonNotYetValid, ReasonClaims, ReasonNotAUser}
+}
+
+// RefusedTokensMetric is the name of the counter of refused tokens.
+const RefusedTokensMetric = "bff_auth_tokens_refused_total"
 
 // MaxTokenBytes bounds the size of a token the verifier will look at; Auth0
 // access tokens are well under 2 KiB.
@@ -90,6 +135,18 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: RefusedTokensMetric,
+		Help: "Access tokens refused, by reason class: " + strings.Join(RefusalReasons(), ", ") + ".",
+	}, []string{"reason"})
+	for _, r := range RefusalReasons() {
+		refused.WithLabelValues(r) // present at 0, so a rate() works from the start
+	}
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(refused); err != nil {
+			return nil, fmt.Errorf("auth: register metrics: %w", err)
+		}
+	}
 	keys, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
 		Client:            cfg.HTTPClient,
 		HTTPTimeout:       cfg.HTTPClient.Timeout,
@@ -107,7 +164,8 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("auth: JWKS fetcher: %w", err)
 	}
 	return &Verifier{
-		keys: keys,
+		keys:    keys,
+		refused: refused,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{"RS256"}),
 			jwt.WithIssuer(cfg.Issuer),
@@ -122,38 +180,173 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 }
 
 // accessClaims are the claims the service reads from an Auth0 access token.
+// It does not embed jwt.RegisteredClaims because jwt's NumericDate also
+// takes a JSON string ("exp": "9999999999"); Auth0 never sends one, so a
+// token that does is refused.
 type accessClaims struct {
-	jwt.RegisteredClaims
-	Scope     string `json:"scope,omitempty"`
-	GrantType string `json:"gty,omitempty"`
+	Issuer    string           `json:"iss,omitempty"`
+	Subject   string           `json:"sub,omitempty"`
+	Audience  jwt.ClaimStrings `json:"aud,omitempty"`
+	ExpiresAt *numericDate     `json:"exp,omitempty"`
+	NotBefore *numericDate     `json:"nbf,omitempty"`
+	IssuedAt  *numericDate     `json:"iat,omitempty"`
+	Scope     string           `json:"scope,omitempty"`
+	GrantType string           `json:"gty,omitempty"`
+}
+
+var _ jwt.Claims = accessClaims{}
+
+func (c accessClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt.date(), nil }
+func (c accessClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore.date(), nil }
+func (c accessClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt.date(), nil }
+func (c accessClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
+func (c accessClaims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c accessClaims) GetAudience() (jwt.ClaimStrings, error)       { return c.Audience, nil }
+
+// numericDate is a JWT NumericDate that must be a JSON number (RFC 7519 §2).
+type numericDate struct{ jwt.NumericDate }
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errors.New("a NumericDate must be a JSON number")
+	}
+	return d.NumericDate.UnmarshalJSON(b)
+}
+
+func (d *numericDate) date() *jwt.NumericDate {
+	if d == nil {
+		return nil
+	}
+	return &d.NumericDate
+}
+
+// refusalError is a verification failure with its reason class.
+type refusalError struct {
+	reason string
+	err    error
+}
+
+func (r *refusalError) Error() string {
+	return ErrInvalidToken.Error() + ": " + r.reason + ": " + r.err.Error()
+}
+func (r *refusalError) Unwrap() []error {
+	return []error{ErrInvalidToken, r.err}
+}
+
+// ReasonOf returns the reason class of a Verify error ("" when err is not a
+// refusal).
+func ReasonOf(err error) string {
+	var r *refusalError
+	if errors.As(err, &r) {
+		return r.reason
+	}
+	return ""
+}
+
+func (v *Verifier) refuse(reason string, err error) error {
+	v.refused.WithLabelValues(reason).Inc()
+	return &refusalError{reason: reason, err: err}
 }
 
 // Verify returns the principal of a valid token. Every failure wraps
-// ErrInvalidToken; its text is safe to log but is not meant for clients.
+// ErrInvalidToken and has a reason class (ReasonOf); its text is safe to log
+// but is not meant for clients.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
-	if len(raw) > MaxTokenBytes {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenBytes)
-	}
-	if strings.Count(raw, ".") != 2 {
-		return nil, fmt.Errorf("%w: not a compact JWS", ErrInvalidToken)
+	if err := checkCompactJWS(raw); err != nil {
+		return nil, v.refuse(ReasonMalformed, err)
 	}
 	var claims accessClaims
-	if _, err := v.parser.ParseWithClaims(raw, &claims, v.keys.KeyfuncCtx(ctx)); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	token, err := v.parser.ParseWithClaims(raw, &claims, v.keyfunc(ctx))
+	if err != nil {
+		return nil, v.refuse(classify(token, err), err)
 	}
 	if claims.Subject == "" {
-		return nil, fmt.Errorf("%w: no subject", ErrInvalidToken)
+		return nil, v.refuse(ReasonNotAUser, errors.New("no subject"))
 	}
 	// Auth0 marks client-credentials tokens with gty and a "<client>@clients"
 	// subject; they name an application, not a user.
 	if claims.GrantType == "client-credentials" || strings.HasSuffix(claims.Subject, "@clients") {
-		return nil, fmt.Errorf("%w: machine-to-machine token", ErrInvalidToken)
+		return nil, v.refuse(ReasonNotAUser, errors.New("machine-to-machine token"))
 	}
 	p := &Principal{UserID: claims.Subject, Scopes: strings.Fields(claims.Scope)}
 	if claims.IssuedAt != nil {
 		p.IssuedAt = claims.IssuedAt.Time
 	}
 	return p, nil
+}
+
+// checkCompactJWS refuses, before any decoding, what cannot be an Auth0
+// access token: too long, not three segments, or bytes outside base64url.
+func checkCompactJWS(raw string) error {
+	if len(raw) > MaxTokenBytes {
+		return fmt.Errorf("longer than %d bytes", MaxTokenBytes)
+	}
+	dots := 0
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '.':
+			dots++
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return errors.New("a byte outside base64url")
+		}
+	}
+	if dots != 2 {
+		return errors.New("not a compact JWS of three segments")
+	}
+	return nil
+}
+
+// Header parameters that bring their own key, or their own rules: the key
+// comes only from the tenant's JWKS, and no extension is understood.
+// (x5t, a mere thumbprint, is harmless and left alone.)
+var refusedHeaders = []string{"jwk", "jku", "x5u", "x5c", "crit"}
+
+var (
+	errNoKeyID         = errors.New("no usable kid")
+	errEmbeddedKeyInfo = errors.New("token names its own key material or critical extensions")
+)
+
+// keyfunc picks the verification key: only by kid, only from the JWKS.
+// Without a kid, keyfunc/v3 would try every published key; Auth0 always
+// sends one, so a token without is refused.
+func (v *Verifier) keyfunc(ctx context.Context) jwt.Keyfunc {
+	fromJWKS := v.keys.KeyfuncCtx(ctx)
+	return func(t *jwt.Token) (any, error) {
+		for _, h := range refusedHeaders {
+			if _, ok := t.Header[h]; ok {
+				return nil, errEmbeddedKeyInfo
+			}
+		}
+		kid, ok := t.Header["kid"].(string)
+		if !ok || kid == "" || len(kid) > maxKeyIDBytes {
+			return nil, errNoKeyID
+		}
+		return fromJWKS(t)
+	}
+}
+
+// maxKeyIDBytes bounds a kid; Auth0's are about 30 characters.
+const maxKeyIDBytes = 128
+
+// classify maps a jwt/v5 parse error to a reason class.
+func classify(token *jwt.Token, err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed) || token == nil:
+		return ReasonMalformed
+	case token.Method == nil || token.Method.Alg() != "RS256":
+		return ReasonAlgorithm
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return ReasonKey
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return ReasonSignature
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ReasonExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ReasonNotYetValid
+	default:
+		return ReasonClaims
+	}
 }
 
 // HasScope reports whether the principal's token carries scope.

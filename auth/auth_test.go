@@ -34,7 +34,7 @@ type keyServer struct {
 	fetches atomic.Int64
 }
 
-func newKeyServer(t *testing.T) *keyServer {
+func newKeyServer(t testing.TB) *keyServer {
 	t.Helper()
 	ks := &keyServer{keys: map[string]*rsa.PrivateKey{}}
 	ks.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +57,7 @@ func newKeyServer(t *testing.T) *keyServer {
 	return ks
 }
 
-func (ks *keyServer) addKey(t *testing.T, kid string) *rsa.PrivateKey {
+func (ks *keyServer) addKey(t testing.TB, kid string) *rsa.PrivateKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -71,7 +71,7 @@ func (ks *keyServer) addKey(t *testing.T, kid string) *rsa.PrivateKey {
 
 func (ks *keyServer) issuer() string { return ks.srv.URL + "/" }
 
-func newTestVerifier(t *testing.T, ks *keyServer) *Verifier {
+func newTestVerifier(t testing.TB, ks *keyServer) *Verifier {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -87,7 +87,7 @@ func newTestVerifier(t *testing.T, ks *keyServer) *Verifier {
 	return v
 }
 
-func sign(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
+func sign(t testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(method, claims)
 	if kid != "" {

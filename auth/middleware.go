@@ -23,17 +23,20 @@ func Middleware(v *Verifier, log *slog.Logger, next http.Handler) http.Handler {
 		// Checked before any parsing: an oversized or repeated header is
 		// refused without decoding a byte of it.
 		if len(header) > 1 || len(header[0]) > MaxTokenBytes+len("Bearer ") {
+			v.refused.WithLabelValues(ReasonHeader).Inc()
 			refuse(w, `Bearer error="invalid_request", error_description="malformed Authorization header"`)
 			return
 		}
 		scheme, token, ok := strings.Cut(header[0], " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			v.refused.WithLabelValues(ReasonHeader).Inc()
 			refuse(w, `Bearer error="invalid_request", error_description="expected a Bearer access token"`)
 			return
 		}
 		p, err := v.Verify(r.Context(), strings.TrimSpace(token))
 		if err != nil {
-			log.LogAttrs(r.Context(), slog.LevelInfo, "access token refused", slog.String("reason", err.Error()))
+			log.LogAttrs(r.Context(), slog.LevelInfo, "access token refused",
+				slog.String("reason", ReasonOf(err)), slog.String("detail", err.Error()))
 			refuse(w, `Bearer error="invalid_token", error_description="the access token is invalid or expired"`)
 			return
 		}
