@@ -76,9 +76,17 @@ func (s *Service) change(ctx context.Context, userID string, decide func(*User, 
 		}
 		defer unlock()
 	}
-	u, err := s.readUser(ctx, userID)
+	// The read happens under the lock, so the patch is computed from a copy
+	// that already holds every earlier writer's change. A stale copy (served
+	// while the store could not refresh it) might not, and the bookkeeping
+	// object is written whole, so a change is never computed from one.
+	readCtx, note := WithStaleNote(ctx)
+	u, err := s.readUser(readCtx, userID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if _, stale := note.Stale(); stale {
+		return nil, nil, fmt.Errorf("read user: only a stale copy is available: %w", ErrUpstreamUnavailable)
 	}
 	now := s.now()
 	patch, problems := decide(u, now)
