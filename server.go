@@ -102,6 +102,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Issuer:   base + "/",
 		Audience: cfg.Audience,
 		JWKSURL:  base + "/.well-known/jwks.json",
+		Metrics:  registry,
 	})
 	if err != nil {
 		return err
