@@ -82,6 +82,11 @@ func TestAnswerValidation(t *testing.T) {
 		{"zero-width space", def, "company", "A\u200bE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
 		{"line separator", def, "company", "A\u2028E", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
 		{"invalid UTF-8", def, "company", "A\xffE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
+		{"U+FFFD, what a JSON decoder makes of invalid UTF-8 or \\ud800", def, "lastName", "Love\ufffdlace", nil, FieldError{"lastName", CodeInvalidCharacters, "Last name " + badChars}},
+		{"noncharacter U+FFFF", def, "company", "A\uffffE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
+		{"noncharacter U+FDD0", def, "title", "A\ufdd0E", nil, FieldError{"title", CodeInvalidCharacters, "Job title " + badChars}},
+		{"noncharacter U+10FFFE", def, "title", "A\U0010fffeE", nil, FieldError{"title", CodeInvalidCharacters, "Job title " + badChars}},
+		{"private use is text", def, "title", "A\ue000E", "A\ue000E", FieldError{}},
 		{"bool for TEXT", def, "firstName", true, nil, FieldError{"firstName", CodeWrongType, "First name must be text"}},
 		{"number for TEXT", def, "company", 42, nil, FieldError{"company", CodeWrongType, "Company must be text"}},
 		{"object for TEXT", def, "company", map[string]any{"$set": "x"}, nil, FieldError{"company", CodeWrongType, "Company must be text"}},
@@ -198,6 +203,7 @@ func TestAnswerContextErrors(t *testing.T) {
 	}{
 		{strings.Repeat("é", 101), FieldError{"context", CodeTooLong, "Context must be at most 100 characters"}},
 		{"art\u202eicle", FieldError{"context", CodeInvalidCharacters, "Context must not contain control or invisible formatting characters"}},
+		{"article\ufffd", FieldError{"context", CodeInvalidCharacters, "Context must not contain control or invisible formatting characters"}},
 	} {
 		p, errs := r.Answer(newUser(1, time.Hour), map[string]any{"company": "AE"}, tt.context, testNow)
 		if !slices.Equal(errs, []FieldError{tt.want}) || !p.IsEmpty() {
