@@ -53,6 +53,22 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
+// ChangeNotApplied reports whether a failed update left the user untouched:
+// the patch was never sent (ErrInvalidPatch), or Auth0 refused it before
+// applying anything (a 4xx, 429 included, or 503). Without an answer (a
+// timeout, a broken connection), with an answer that did not decode, or
+// with another 5xx, the change may have been applied, and it reports
+// false. Caches use it to keep their copy only while it is still right.
+func (e *Error) ChangeNotApplied() bool {
+	switch {
+	case errors.Is(e.kind, ErrInvalidPatch):
+		return true
+	case e.Status >= 400 && e.Status < 500, e.Status == http.StatusServiceUnavailable:
+		return true
+	}
+	return false
+}
+
 // LogValue gives logs the detail the message leaves out.
 func (e *Error) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("op", e.Op), slog.String("error", e.Error())}
