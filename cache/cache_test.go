@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,8 +187,8 @@ func TestTTLIsJitteredWithinBounds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	store := newFakeStore()
-	const ttl, jitter = time.Hour, 0.2
-	c := e.newCache(store, cache.Config{TTL: ttl, Jitter: jitter})
+	const ttl, jitter, maxStale = time.Hour, 0.2, 30 * time.Minute
+	c := e.newCache(store, cache.Config{TTL: ttl, Jitter: jitter, MaxStale: maxStale})
 
 	const users = 50
 	began := time.Now()
@@ -200,14 +201,29 @@ func TestTTLIsJitteredWithinBounds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("PTTL: %v", err)
 		}
-		ttls[i] = d
+		// Redis keeps the entry MaxStale past its fresh period, and the
+		// entry says when that period ends.
+		var stored struct {
+			FetchedMS int64 `json:"fetched_ms"`
+			FreshMS   int64 `json:"fresh_ms"`
+		}
+		if err := json.Unmarshal([]byte(e.cached(t, c.Key(id))), &stored); err != nil {
+			t.Fatal(err)
+		}
+		fresh := time.Duration(stored.FreshMS-stored.FetchedMS) * time.Millisecond
+		// Less the time spent so far, give or take Redis's and the
+		// entry's millisecond rounding.
+		if gap := (d - maxStale) - fresh; gap > 2*time.Millisecond || gap < -time.Since(began)-2*time.Millisecond {
+			t.Fatalf("entry %d: Redis keeps it %v, its fresh period is %v: want fresh period + MaxStale (%v)", i, d, fresh, maxStale)
+		}
+		ttls[i] = fresh
 	}
-	elapsed := time.Since(began)
-	lowest := time.Duration(float64(ttl)*(1-jitter)) - elapsed - time.Millisecond
+	// Entry times have whole milliseconds.
+	lowest := time.Duration(float64(ttl)*(1-jitter)) - time.Millisecond
 	lo, hi := ttls[0], ttls[0]
 	for i, d := range ttls {
-		if d > ttl || d < lowest {
-			t.Fatalf("entry %d has TTL %v, want within [%v, %v]", i, d, lowest, ttl)
+		if d > ttl+time.Millisecond || d < lowest {
+			t.Fatalf("entry %d is fresh for %v, want within [%v, %v]", i, d, lowest, ttl)
 		}
 		lo, hi = min(lo, d), max(hi, d)
 	}
@@ -268,34 +284,38 @@ func TestKeyPrefixCarriesTheFormatVersion(t *testing.T) {
 	store := newFakeStore(want)
 
 	v1 := e.newCache(store, cache.Config{})
-	if got := v1.Key(want.ID); got != "pp:v1:user:auth0|prefix" {
-		t.Fatalf("default key = %q, want pp:v1:user:auth0|prefix", got)
+	if got := v1.Key(want.ID); got != "pp:v2:user:auth0|prefix" {
+		t.Fatalf("default key = %q, want pp:v2:user:auth0|prefix", got)
 	}
 	mustUser(t, v1, want.ID)
-	raw := e.cached(t, "pp:v1:user:auth0|prefix")
+	raw := e.cached(t, "pp:v2:user:auth0|prefix")
 	if raw == "" {
 		t.Fatal("nothing stored under the default key")
 	}
 	// Compact JSON of the domain snapshot, Auth0's attribute names, with
-	// the time it was fetched.
+	// the time it was fetched, the end of its fresh period, and first of
+	// all its updated_at in milliseconds (what the store script compares).
 	var asMap struct {
 		FetchedMS int64          `json:"fetched_ms"`
+		FreshMS   int64          `json:"fresh_ms"`
 		User      map[string]any `json:"user"`
 	}
 	if err := json.Unmarshal([]byte(raw), &asMap); err != nil {
 		t.Fatalf("entry is not JSON: %v", err)
 	}
-	if asMap.User["user_id"] != want.ID || asMap.FetchedMS == 0 || contains(raw, "\n") || contains(raw, ": ") {
+	wantPrefix := fmt.Sprintf(`{"updated_ms":%d,`, want.UpdatedAt.UnixMilli())
+	if asMap.User["user_id"] != want.ID || asMap.FetchedMS == 0 || asMap.FreshMS <= asMap.FetchedMS ||
+		!strings.HasPrefix(raw, wantPrefix) || contains(raw, "\n") || contains(raw, ": ") {
 		t.Fatalf("entry is not the compact JSON of the user: %s", raw)
 	}
 
 	// A cache of a newer format never reads the old format's entries.
-	v2 := e.newCache(store, cache.Config{KeyPrefix: "pp:v2:user:"})
+	v2 := e.newCache(store, cache.Config{KeyPrefix: "pp:v3:user:"})
 	mustUser(t, v2, want.ID)
 	if n := store.gets.Load(); n != 2 {
 		t.Fatalf("v2 cache made %d upstream calls in all, want 2 (it must not read v1's entry)", n)
 	}
-	if e.cached(t, "pp:v2:user:auth0|prefix") == "" {
+	if e.cached(t, "pp:v3:user:auth0|prefix") == "" {
 		t.Fatal("v2 cache did not store under its own prefix")
 	}
 }
@@ -361,8 +381,8 @@ func TestUpstreamErrorsPassThroughWrapped(t *testing.T) {
 	if !errors.Is(err, profiling.ErrUserNotFound) {
 		t.Fatalf("missing user: %v, want ErrUserNotFound", err)
 	}
-	if e.cached(t, c.Key("auth0|nobody")) != "" {
-		t.Fatal("a missing user was cached")
+	if raw := e.cached(t, c.Key("auth0|nobody")); !contains(raw, `"missing":true`) || contains(raw, "user_id") {
+		t.Fatalf("a missing user is remembered as missing, and nothing else; entry %q", raw)
 	}
 	if _, err := c.UpdateUser(context.Background(), "auth0|nobody", profiling.Patch{}); !errors.Is(err, profiling.ErrUserNotFound) {
 		t.Fatalf("update of missing user: %v, want ErrUserNotFound", err)

@@ -136,7 +136,7 @@ func TestConnectSentinelURL(t *testing.T) {
 
 	// The entry must be on the master the sentinel named.
 	direct := connect(t, master.URL())
-	if n, err := direct.Exists(context.Background(), "pp:v1:user:auth0|sentinel").Result(); err != nil || n != 1 {
+	if n, err := direct.Exists(context.Background(), cache.DefaultKeyPrefix+"auth0|sentinel").Result(); err != nil || n != 1 {
 		t.Fatalf("entry not on the sentinel's master: EXISTS = %d, %v", n, err)
 	}
 }

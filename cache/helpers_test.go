@@ -36,6 +36,7 @@ type fakeStore struct {
 	gate    chan struct{}
 	entered chan context.Context
 	getErr  error
+	putErr  error
 	panics  bool
 }
 
@@ -90,6 +91,9 @@ func (f *fakeStore) UpdateUser(ctx context.Context, id string, p profiling.Patch
 	f.updates.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.putErr != nil {
+		return nil, f.putErr
+	}
 	old, ok := f.users[id]
 	if !ok {
 		return nil, fmt.Errorf("fake store: user %q: %w", id, profiling.ErrUserNotFound)
@@ -106,6 +110,18 @@ func (f *fakeStore) setUser(u *profiling.User) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.users[u.ID] = u
+}
+
+func (f *fakeStore) failUpdates(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.putErr = err
+}
+
+func (f *fakeStore) deleteUser(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.users, id)
 }
 
 func (f *fakeStore) failReads(err error) {

@@ -1,0 +1,132 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/profiling"
+)
+
+func TestLockUserSerialisesWritersAcrossInstances(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	store := newFakeStore()
+	a, b := e.newCache(store, cache.Config{}), e.newCache(store, cache.Config{})
+
+	const writers = 20
+	var inside, overlaps, done atomic.Int64
+	var wg sync.WaitGroup
+	for i := range writers {
+		c := a
+		if i%2 == 1 {
+			c = b
+		}
+		wg.Go(func() {
+			unlock, err := c.LockUser(context.Background(), "auth0|locked")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if inside.Add(1) != 1 {
+				overlaps.Add(1)
+			}
+			time.Sleep(time.Millisecond) // widen the window an overlap would need
+			inside.Add(-1)
+			done.Add(1)
+			unlock()
+		})
+	}
+	wg.Wait()
+	if n := overlaps.Load(); n != 0 {
+		t.Fatalf("%d writers held the lock together", n)
+	}
+	if n := done.Load(); n != writers {
+		t.Fatalf("%d of %d writers got the lock", n, writers)
+	}
+	if n, _ := e.rdb.Exists(context.Background(), a.LockKey("auth0|locked")).Result(); n != 0 {
+		t.Fatal("the lock is still held after every writer unlocked")
+	}
+}
+
+func TestLockUserGivesUpAfterLockWaitAsUnavailable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	store := newFakeStore()
+	holder := e.newCache(store, cache.Config{})
+	waiter := e.newCache(store, cache.Config{LockWait: 50 * time.Millisecond, Metrics: reg})
+	unlock, err := holder.LockUser(context.Background(), "auth0|busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := waiter.LockUser(context.Background(), "auth0|busy"); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
+		t.Fatalf("LockUser while another holds it: %v, want ErrUpstreamUnavailable", err)
+	}
+	if n := metricValue(t, reg, "bff_cache_user_lock_total", "outcome", "timeout"); n != 1 {
+		t.Fatalf("lock timeouts counted %v, want 1", n)
+	}
+
+	// The caller's own deadline ends the wait too.
+	patient := e.newCache(store, cache.Config{LockWait: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := patient.LockUser(ctx, "auth0|busy"); !errors.Is(err, profiling.ErrUpstreamUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LockUser past the caller's deadline: %v", err)
+	}
+}
+
+// A holder that died frees the user after LockTTL; and when it comes back,
+// its late unlock must not release the lock someone else now holds.
+func TestExpiredLockPassesOnAndItsOwnerCannotReleaseTheNext(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	store := newFakeStore()
+	c := e.newCache(store, cache.Config{LockTTL: 100 * time.Millisecond, LockWait: time.Minute})
+	staleUnlock, err := c.LockUser(context.Background(), "auth0|crashed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Never unlocked in time: the next writer gets in after LockTTL.
+	unlock, err := c.LockUser(context.Background(), "auth0|crashed")
+	if err != nil {
+		t.Fatalf("lock of an expired holder: %v", err)
+	}
+	held, _ := e.rdb.Get(context.Background(), c.LockKey("auth0|crashed")).Result()
+	staleUnlock()
+	if now, _ := e.rdb.Get(context.Background(), c.LockKey("auth0|crashed")).Result(); now != held || now == "" {
+		t.Fatalf("the expired owner's unlock released the current holder's lock (%q -> %q)", held, now)
+	}
+	unlock()
+	if n, _ := e.rdb.Exists(context.Background(), c.LockKey("auth0|crashed")).Result(); n != 0 {
+		t.Fatal("the current holder's unlock did not release the lock")
+	}
+}
+
+func TestLockUserWithRedisDownWritesWithoutTheLock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	c := e.newCache(newFakeStore(), cache.Config{Metrics: reg})
+	e.redis.Stop()
+	for range 2 * cache.DefaultBreakerThreshold { // failing, then skipped by the breaker
+		unlock, err := c.LockUser(context.Background(), "auth0|no-redis")
+		if err != nil {
+			t.Fatalf("LockUser with Redis down: %v, want a no-op lock", err)
+		}
+		unlock()
+	}
+	if n := metricValue(t, reg, "bff_cache_user_lock_total", "outcome", "redis_unavailable"); n != 2*cache.DefaultBreakerThreshold {
+		t.Fatalf("writes without the lock counted %v, want %d", n, 2*cache.DefaultBreakerThreshold)
+	}
+	if !contains(e.logs.String(), "writing without it") {
+		t.Fatalf("writing without the lock was not logged; log:\n%s", e.logs)
+	}
+}
