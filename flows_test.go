@@ -439,3 +439,26 @@ func mustRead(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+// A refused interaction context is a userError like any other refused input,
+// not a request error that hides the payload.
+func TestBadContextIsAUserError(t *testing.T) {
+	e := startService(t)
+	token := e.login("new@example.com")
+	long := strings.Repeat("x", 500)
+	for name, payload := range map[string]map[string]any{
+		"updateProfile": e.update(token, map[string]any{"firstName": "Ada", "context": long}),
+		"skipFields":    e.skip(token, []string{"lastName"}, long),
+	} {
+		errs := payload["userErrors"].([]any)
+		if len(errs) != 1 || strings.Join(toStrings(errs[0].(map[string]any)["field"]), ".") != "input.context" {
+			t.Errorf("%s with a 500-character context: userErrors %v", name, errs)
+		}
+		if got := keys(payload["pendingFields"]); !equal(got, []string{"firstName", "lastName"}) {
+			t.Errorf("%s: pendingFields %v, want the context-free prompt", name, got)
+		}
+	}
+	if n := len(e.emu.Patches()); n != 0 {
+		t.Fatalf("%d PATCHes despite a refused context", n)
+	}
+}

@@ -24,7 +24,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]a
 	if err != nil {
 		return nil, err
 	}
-	pending, err := profile.Pending(interaction, nil)
+	pending, err := profile.Pending(validContext(interaction, problems), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipField
 	if err != nil {
 		return nil, err
 	}
-	pending, err := profile.Pending(interaction, nil)
+	pending, err := profile.Pending(validContext(interaction, problems), nil)
 	if err != nil {
 		return nil, err
 	}
