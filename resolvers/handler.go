@@ -56,6 +56,7 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		srv.SetDisableSuggestion(true)
 	}
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
+	srv.Use(staleExtension{}) // extensions.stale on answers from a stale copy; see staleness.go
 	srv.SetErrorPresenter(presentError(o.Logger))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 
