@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,6 +49,10 @@ const shutdownGrace = 10 * time.Second
 // gracefully. Tests call it with their own environment.
 func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	cacheCfg, err := cacheConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
@@ -91,12 +96,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("auth0: %w", err)
 	}
-	users := cache.New(rdb, store, cache.Config{Logger: log})
-
 	// One registry per service instance: what /metrics shows, and what
 	// tests read off a running server.
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	cacheCfg.Logger, cacheCfg.Metrics = log, registry
+	users := cache.New(rdb, store, cacheCfg)
 
 	verifier, err := auth.NewVerifier(ctx, auth.Config{
 		Issuer:   base + "/",
@@ -175,4 +181,40 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// cacheConfig reads the cache's settings from the environment; unset
+// variables keep the cache package's defaults.
+//
+//	CACHE_TTL            how long a cached user is fresh (default 10m)
+//	CACHE_STALE_MAX      how long past that a user may still be served, flagged
+//	                     stale, while Auth0 is unavailable (default 1h; 0 = never)
+//	CACHE_NEGATIVE_TTL   how long a missing user is remembered (default 30s; 0 = not at all)
+//	CACHE_UPSTREAM_WAIT  the longest a request waits for Auth0 before it is
+//	                     answered stale or UPSTREAM_UNAVAILABLE (default 2s)
+func cacheConfig(getenv func(string) string) (cache.Config, error) {
+	var c cache.Config
+	var problems []error
+	duration := func(name string, dst *time.Duration, zeroMeansOff bool) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d < 0:
+			problems = append(problems, fmt.Errorf("%s: %q is not a duration like 30s or 10m", name, v))
+		case d == 0 && !zeroMeansOff, d > 0 && d < time.Millisecond:
+			problems = append(problems, fmt.Errorf("%s: %q must be at least 1ms", name, v))
+		case d == 0:
+			*dst = -1 // the cache's "off"
+		default:
+			*dst = d
+		}
+	}
+	duration("CACHE_TTL", &c.TTL, false)
+	duration("CACHE_STALE_MAX", &c.MaxStale, true)
+	duration("CACHE_NEGATIVE_TTL", &c.NegativeTTL, true)
+	duration("CACHE_UPSTREAM_WAIT", &c.UpstreamWait, false)
+	return c, errors.Join(problems...)
 }
