@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // Dev-mode defaults. The embedded emulator takes the same values, so the
@@ -37,6 +39,16 @@ type config struct {
 	Playground    bool
 	Introspection bool
 	LogLevel      string
+	// GraphQL limits on one operation (see resolvers/limits.go); each a
+	// positive integer, refused over the limit before any resolver runs:
+	// GRAPHQL_MAX_DEPTH (default 8) levels of nested fields, fragments
+	// expanded; GRAPHQL_MAX_ALIASES (default 10) aliased fields;
+	// GRAPHQL_MAX_COMPLEXITY (default 200) gqlgen's cost, one per field;
+	// GRAPHQL_MAX_TOKENS (default 1000) lexical tokens of the document.
+	GraphQLMaxDepth      int
+	GraphQLMaxAliases    int
+	GraphQLMaxComplexity int
+	GraphQLMaxTokens     int
 }
 
 // loadConfig reads the environment through getenv and reports every problem
@@ -93,6 +105,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.Introspection, err = envBool(getenv, "INTROSPECTION", c.DevMode); err != nil {
 		problems = append(problems, err)
 	}
+	for _, limit := range []struct {
+		name     string
+		into     *int
+		fallback int
+	}{
+		{"GRAPHQL_MAX_DEPTH", &c.GraphQLMaxDepth, resolvers.DefaultMaxDepth},
+		{"GRAPHQL_MAX_ALIASES", &c.GraphQLMaxAliases, resolvers.DefaultMaxAliases},
+		{"GRAPHQL_MAX_COMPLEXITY", &c.GraphQLMaxComplexity, resolvers.DefaultComplexityLimit},
+		{"GRAPHQL_MAX_TOKENS", &c.GraphQLMaxTokens, resolvers.DefaultParserTokenLimit},
+	} {
+		if *limit.into, err = envPositiveInt(getenv, limit.name, limit.fallback); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
 		problems = append(problems, fmt.Errorf("PORT: %q is not a port number", c.Port))
 	}
@@ -134,6 +160,18 @@ func envOr(getenv func(string) string, name, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+func envPositiveInt(getenv func(string) string, name string, fallback int) (int, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return fallback, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s: %q is not a positive whole number", name, v)
+	}
+	return n, nil
 }
 
 func envBool(getenv func(string) string, name string, fallback bool) (bool, error) {

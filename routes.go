@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,9 +43,13 @@ func newServer(d serverDeps) http.Handler {
 	mux := http.NewServeMux()
 
 	api := resolvers.NewHandler(d.service, resolvers.HandlerOptions{
-		Introspection: d.cfg.Introspection,
-		Logger:        d.log,
-		Metrics:       d.metrics,
+		Introspection:    d.cfg.Introspection,
+		MaxDepth:         d.cfg.GraphQLMaxDepth,
+		MaxAliases:       d.cfg.GraphQLMaxAliases,
+		ComplexityLimit:  d.cfg.GraphQLMaxComplexity,
+		ParserTokenLimit: d.cfg.GraphQLMaxTokens,
+		Logger:           d.log,
+		Metrics:          d.metrics,
 	})
 	mux.Handle("/graphql", capBody(auth.Middleware(d.verifier, d.log, api)))
 
@@ -80,9 +85,12 @@ func newServer(d serverDeps) http.Handler {
 
 	return cors.New(cors.Options{
 		AllowedOrigins: d.cfg.CORSOrigins,
-		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Authorization", "Content-Type"},
-		MaxAge:         600,
+		// rs/cors allows every origin when the list is empty; with no
+		// CORS_ALLOWED_ORIGINS in production, no origin is allowed.
+		AllowOriginFunc: noOriginWhenUnset(d.cfg.CORSOrigins),
+		AllowedMethods:  []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:  []string{"Authorization", "Content-Type"},
+		MaxAge:          600,
 	}).Handler(mux)
 }
 
@@ -96,8 +104,16 @@ func capBody(next http.Handler) http.Handler {
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-			if err != nil {
+			var over *http.MaxBytesError
+			switch {
+			case errors.As(err, &over):
 				tooLarge(w)
+				return
+			case err != nil: // the client went away or stalled past ReadTimeout
+				writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []map[string]any{{
+					"message":    "The request body could not be read.",
+					"extensions": map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"},
+				}}})
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -106,11 +122,22 @@ func capBody(next http.Handler) http.Handler {
 	})
 }
 
+// tooLarge answers like the GraphQL endpoint's other limits: code
+// GRAPHQL_VALIDATION_FAILED, the limit named in extensions.
 func tooLarge(w http.ResponseWriter) {
 	writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []map[string]any{{
-		"message":    fmt.Sprintf("request body larger than %d bytes", maxBodyBytes),
-		"extensions": map[string]string{"code": "BAD_USER_INPUT"},
+		"message":    fmt.Sprintf("The request body is larger than %d bytes, the body size limit.", maxBodyBytes),
+		"extensions": map[string]any{"code": "GRAPHQL_VALIDATION_FAILED", "limit": "body", "max": maxBodyBytes},
 	}}})
+}
+
+// noOriginWhenUnset returns nil (rs/cors then uses the list) when origins
+// are configured, and otherwise a check that refuses every origin.
+func noOriginWhenUnset(origins []string) func(string) bool {
+	if len(origins) > 0 {
+		return nil
+	}
+	return func(string) bool { return false }
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -21,8 +22,19 @@ type HandlerOptions struct {
 	// Introspection lets clients ask for the schema (and get "did you
 	// mean" suggestions); on in dev mode, off in production by default.
 	Introspection bool
-	// ComplexityLimit bounds the cost of one operation; default 200.
+	// ComplexityLimit bounds the cost of one operation (gqlgen's count: one
+	// per field plus its children, fragments expanded); default
+	// DefaultComplexityLimit.
 	ComplexityLimit int
+	// MaxDepth bounds how deep fields nest, through fragments; default
+	// DefaultMaxDepth.
+	MaxDepth int
+	// MaxAliases bounds the aliased fields of one operation, fragments
+	// expanded; default DefaultMaxAliases.
+	MaxAliases int
+	// ParserTokenLimit bounds the tokens of one document; default
+	// DefaultParserTokenLimit.
+	ParserTokenLimit int
 	// QueryCacheSize is how many parsed queries are kept; default 1000.
 	QueryCacheSize int
 	Logger         *slog.Logger
@@ -31,13 +43,24 @@ type HandlerOptions struct {
 }
 
 // NewHandler returns the GraphQL endpoint. Only two transports exist: POST
-// with a JSON body (queries and mutations) and GET (queries only, which
-// gqlgen enforces); form and multipart posts are not accepted, so a
-// cross-site form can never run a mutation.
+// with a JSON body (queries and mutations) and GET (queries only); form,
+// multipart and text/plain posts are refused, so a cross-site form can never
+// run a mutation. An operation over a limit (depth, aliases, complexity,
+// tokens) is refused before any resolver runs; see limits.go.
 func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	if o.ComplexityLimit == 0 {
-		o.ComplexityLimit = 200
+		o.ComplexityLimit = DefaultComplexityLimit
 	}
+	if o.MaxDepth == 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.MaxAliases == 0 {
+		o.MaxAliases = DefaultMaxAliases
+	}
+	if o.ParserTokenLimit == 0 {
+		o.ParserTokenLimit = DefaultParserTokenLimit
+	}
+	metrics := newEndpointMetrics(o.Metrics)
 	if o.QueryCacheSize == 0 {
 		o.QueryCacheSize = 1000
 	}
@@ -55,15 +78,23 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
-	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
+	srv.SetParserTokenLimit(o.ParserTokenLimit)
+	srv.Use(&operationLimits{
+		maxDepth: o.MaxDepth, maxAliases: o.MaxAliases, maxComplexity: o.ComplexityLimit,
+		introspection: o.Introspection, metrics: metrics,
+	})
+	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		metrics.rootCalls.WithLabelValues(graphql.GetRootFieldContext(ctx).Field.Name).Inc()
+		return next(ctx)
+	})
 	srv.Use(staleExtension{}) // extensions.stale on answers from a stale copy; see staleness.go
-	srv.SetErrorPresenter(presentError(o.Logger))
+	srv.SetErrorPresenter(presentLimits(presentError(o.Logger), o.ParserTokenLimit, o.Introspection, metrics))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return transportGuard(metrics, o.ParserTokenLimit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), memoKey{}, &requestMemo{})
 		srv.ServeHTTP(w, r.WithContext(ctx))
-	})
+	}))
 }
 
 // ProfileInputSchema is what UpdateProfileInput accepts, read from the schema
