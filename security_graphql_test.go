@@ -24,6 +24,9 @@ import (
 
 const graphqlValidationFailed = "GRAPHQL_VALIDATION_FAILED"
 
+// echoMarker in a request body must never come back in the response.
+const echoMarker = "ECHO-MARKER-5f3a"
+
 // hostileRequest is one request the service must refuse before execution.
 type hostileRequest struct {
 	name   string
@@ -136,6 +139,9 @@ func (e *testEnv) tryHostile(t *testing.T, tally *hostileTally, token string, ca
 			if c.limit != "" && !strings.Contains(r.Errors[0].Message, "limit") && c.limit != resolvers.LimitIntrospection && c.limit != resolvers.LimitMethod && c.limit != resolvers.LimitContentType {
 				t.Errorf("message does not name the limit: %q", r.Errors[0].Message)
 			}
+			if strings.Contains(r.Raw, echoMarker) {
+				t.Errorf("the request body is echoed back: %.300s", r.Raw)
+			}
 			if strings.Contains(r.Raw, "Did you mean") {
 				t.Errorf("production error suggests schema names: %.300s", r.Raw)
 			}
@@ -185,6 +191,14 @@ func TestHostileGraphQL(t *testing.T) {
 		{"text/plain POST (no CORS preflight)", gqlPost("text/plain", strings.NewReader(`{"query":`+jsonOf(mutation)+`}`)), 400, resolvers.LimitContentType},
 		{"application/graphql POST", gqlPost("application/graphql", strings.NewReader(mutation)), 400, resolvers.LimitContentType},
 		{"POST without Content-Type", gqlPost("", strings.NewReader(`{"query":`+jsonOf(mutation)+`}`)), 400, resolvers.LimitContentType},
+		{"WebSocket upgrade", func(base, token string) *http.Request {
+			req := gqlGET(url.Values{"query": {`{ viewer { id } }`}})(base, token)
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", "websocket")
+			return req
+		}, 400, resolvers.LimitMethod},
+		{"body not JSON (not echoed back)", gqlPost("application/json", strings.NewReader(`query=`+echoMarker)), 400, ""},
+		{"batched array body", gqlPost("application/json", strings.NewReader(`[{"query":`+jsonOf(mutation)+`},{"query":"{ viewer { id } }"}]`)), 400, ""},
 		{"PUT", gqlMethod(http.MethodPut), 400, resolvers.LimitMethod},
 		{"DELETE", gqlMethod(http.MethodDelete), 400, resolvers.LimitMethod},
 		{"body over 64 KiB", gqlPost("application/json", bytes.NewReader(bigBody(65<<10))), 413, "body"},

@@ -35,7 +35,9 @@ func Middleware(v *Verifier, log *slog.Logger, next http.Handler) http.Handler {
 		}
 		p, err := v.Verify(r.Context(), strings.TrimSpace(token))
 		if err != nil {
-			log.LogAttrs(r.Context(), slog.LevelInfo, "access token refused",
+			// Debug, not Info: a flood of forged tokens must not flood the
+			// log; bff_auth_tokens_refused_total counts every refusal.
+			log.LogAttrs(r.Context(), slog.LevelDebug, "access token refused",
 				slog.String("reason", ReasonOf(err)), slog.String("detail", err.Error()))
 			refuse(w, `Bearer error="invalid_token", error_description="the access token is invalid or expired"`)
 			return

@@ -249,6 +249,12 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
+			if r.Header.Get("Upgrade") != "" { // gqlgen would say "transport not supported", without a code
+				m.refused.WithLabelValues(LimitMethod).Inc()
+				writeRefusal(w, http.StatusBadRequest, limitError(LimitMethod, 0,
+					"This endpoint offers no WebSocket transport; send GraphQL with POST."))
+				return
+			}
 			if op := getOperation(r, tokenLimit); op != "" && op != ast.Query {
 				m.refused.WithLabelValues(LimitMethod).Inc()
 				writeRefusal(w, http.StatusNotAcceptable, limitError(LimitMethod, 0,
@@ -299,9 +305,10 @@ func writeRefusal(w http.ResponseWriter, status int, err *gqlerror.Error) {
 
 // presentLimits finishes the presentation of errors for the limits: the
 // parser's token-limit error gets the same code and shape as the other
-// limits, and with introspection off no validation message suggests a
-// field, argument or type name ("Did you mean ...?"), which would reveal
-// the schema piece by piece.
+// limits; gqlgen's undecodable-body error, which quotes the JSON decoder and
+// echoes the body, says plainly what was wrong; and with introspection off
+// no validation message suggests a field, argument or type name ("Did you
+// mean ...?"), which would reveal the schema piece by piece.
 func presentLimits(next graphql.ErrorPresenterFunc, tokenLimit int, introspection bool, m *endpointMetrics) graphql.ErrorPresenterFunc {
 	tokenLimitMessage := fmt.Sprintf("exceeded token limit of %d", tokenLimit)
 	return func(ctx context.Context, err error) *gqlerror.Error {
@@ -311,6 +318,12 @@ func presentLimits(next graphql.ErrorPresenterFunc, tokenLimit int, introspectio
 			limited := limitError(LimitTokens, tokenLimit, "The document has more than %d tokens, the parser token limit.", tokenLimit)
 			limited.Path, limited.Locations = e.Path, e.Locations
 			return limited
+		}
+		if strings.HasPrefix(e.Message, "json request body could not be decoded") {
+			return &gqlerror.Error{
+				Message:    "The request body must be one JSON object with a \"query\" string (and optional \"variables\" and \"operationName\").",
+				Extensions: map[string]any{"code": errcode.ValidationFailed},
+			}
 		}
 		if !introspection {
 			if i := strings.Index(e.Message, " Did you mean "); i >= 0 {
