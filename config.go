@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/resolvers"
 )
 
@@ -49,6 +51,9 @@ type config struct {
 	GraphQLMaxAliases    int
 	GraphQLMaxComplexity int
 	GraphQLMaxTokens     int
+	// Cache holds the CACHE_* settings (see cacheConfig); unset ones keep
+	// the cache package's defaults.
+	Cache cache.Config
 }
 
 // loadConfig reads the environment through getenv and reports every problem
@@ -119,6 +124,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, err)
 		}
 	}
+	if c.Cache, err = cacheConfig(getenv); err != nil {
+		problems = append(problems, err)
+	}
 	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
 		problems = append(problems, fmt.Errorf("PORT: %q is not a port number", c.Port))
 	}
@@ -130,6 +138,42 @@ func loadConfig(getenv func(string) string) (config, error) {
 	default:
 		problems = append(problems, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
+	return c, errors.Join(problems...)
+}
+
+// cacheConfig reads the cache's settings from the environment; unset
+// variables keep the cache package's defaults.
+//
+//	CACHE_TTL            how long a cached user is fresh (default 10m)
+//	CACHE_STALE_MAX      how long past that a user may still be served, flagged
+//	                     stale, while Auth0 is unavailable (default 1h; 0 = never)
+//	CACHE_NEGATIVE_TTL   how long a missing user is remembered (default 30s; 0 = not at all)
+//	CACHE_UPSTREAM_WAIT  the longest a request waits for Auth0 before it is
+//	                     answered stale or UPSTREAM_UNAVAILABLE (default 2s)
+func cacheConfig(getenv func(string) string) (cache.Config, error) {
+	var c cache.Config
+	var problems []error
+	duration := func(name string, dst *time.Duration, zeroMeansOff bool) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d < 0:
+			problems = append(problems, fmt.Errorf("%s: %q is not a duration like 30s or 10m", name, v))
+		case d == 0 && !zeroMeansOff, d > 0 && d < time.Millisecond:
+			problems = append(problems, fmt.Errorf("%s: %q must be at least 1ms", name, v))
+		case d == 0:
+			*dst = -1 // the cache's "off"
+		default:
+			*dst = d
+		}
+	}
+	duration("CACHE_TTL", &c.TTL, false)
+	duration("CACHE_STALE_MAX", &c.MaxStale, true)
+	duration("CACHE_NEGATIVE_TTL", &c.NegativeTTL, true)
+	duration("CACHE_UPSTREAM_WAIT", &c.UpstreamWait, false)
 	return c, errors.Join(problems...)
 }
 

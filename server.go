@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -49,10 +48,6 @@ const shutdownGrace = 10 * time.Second
 // gracefully. Tests call it with their own environment.
 func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	cacheCfg, err := cacheConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
@@ -101,6 +96,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	cacheCfg := cfg.Cache
 	cacheCfg.Logger, cacheCfg.Metrics = log, registry
 	users := cache.New(rdb, store, cacheCfg)
 
@@ -181,40 +177,4 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-// cacheConfig reads the cache's settings from the environment; unset
-// variables keep the cache package's defaults.
-//
-//	CACHE_TTL            how long a cached user is fresh (default 10m)
-//	CACHE_STALE_MAX      how long past that a user may still be served, flagged
-//	                     stale, while Auth0 is unavailable (default 1h; 0 = never)
-//	CACHE_NEGATIVE_TTL   how long a missing user is remembered (default 30s; 0 = not at all)
-//	CACHE_UPSTREAM_WAIT  the longest a request waits for Auth0 before it is
-//	                     answered stale or UPSTREAM_UNAVAILABLE (default 2s)
-func cacheConfig(getenv func(string) string) (cache.Config, error) {
-	var c cache.Config
-	var problems []error
-	duration := func(name string, dst *time.Duration, zeroMeansOff bool) {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil || d < 0:
-			problems = append(problems, fmt.Errorf("%s: %q is not a duration like 30s or 10m", name, v))
-		case d == 0 && !zeroMeansOff, d > 0 && d < time.Millisecond:
-			problems = append(problems, fmt.Errorf("%s: %q must be at least 1ms", name, v))
-		case d == 0:
-			*dst = -1 // the cache's "off"
-		default:
-			*dst = d
-		}
-	}
-	duration("CACHE_TTL", &c.TTL, false)
-	duration("CACHE_STALE_MAX", &c.MaxStale, true)
-	duration("CACHE_NEGATIVE_TTL", &c.NegativeTTL, true)
-	duration("CACHE_UPSTREAM_WAIT", &c.UpstreamWait, false)
-	return c, errors.Join(problems...)
 }
