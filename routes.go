@@ -51,7 +51,7 @@ func newServer(d serverDeps) http.Handler {
 		Logger:           d.log,
 		Metrics:          d.metrics,
 	})
-	mux.Handle("/graphql", capBody(auth.Middleware(d.verifier, d.log, api)))
+	mux.Handle("/graphql", withDeadline(requestDeadline, capBody(auth.Middleware(d.verifier, d.log, api))))
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -92,6 +92,21 @@ func newServer(d serverDeps) http.Handler {
 		AllowedHeaders:  []string{"Authorization", "Content-Type"},
 		MaxAge:          600,
 	}).Handler(mux)
+}
+
+// requestDeadline bounds one GraphQL request end to end. Reads give up on
+// Auth0 sooner (CACHE_UPSTREAM_WAIT) and writes within the lock wait plus the
+// store's timeout; this is the backstop for anything slower.
+const requestDeadline = 15 * time.Second
+
+// withDeadline gives every request's context a deadline, so no upstream call
+// made for it can outlive the client's patience.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // capBody refuses a body over maxBodyBytes with 413 before the GraphQL layer
