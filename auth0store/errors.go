@@ -14,6 +14,15 @@ import (
 // or containing "." or "$"); nothing was sent.
 var ErrInvalidPatch = errors.New("auth0store: invalid patch")
 
+// ErrCredentialsRefused means Auth0 refused the service's own Management API
+// credentials: the token endpoint refused the client id, secret or grant,
+// or the Management API answered 401 or 403 even though the token was
+// fetched moments ago (a fresh one is fetched on a 401). That is a
+// configuration problem to fix in the settings or the tenant, not an
+// outage that passes; to a user it is still the store being unavailable,
+// so the Error wraps profiling.ErrUpstreamUnavailable too.
+var ErrCredentialsRefused = errors.New("auth0store: the Management API refused our credentials")
+
 // Error is a failed Store call. Its message is generic and safe to show a
 // client; Status and the cause (which may name upstream URLs) are for logs,
 // through LogValue, and for errors.Is/As through Unwrap.
@@ -26,6 +35,10 @@ type Error struct {
 	kind  error // profiling.ErrUserNotFound, profiling.ErrUpstreamUnavailable, ErrInvalidPatch or nil
 	msg   string
 	cause error
+
+	refused   bool // ErrCredentialsRefused applies
+	refreshed bool // the call was repeated with a freshly fetched token
+	notSent   bool // nothing was sent to the Management API
 }
 
 func (e *Error) Error() string {
@@ -47,6 +60,9 @@ func (e *Error) Unwrap() []error {
 	if e.kind != nil {
 		errs = append(errs, e.kind)
 	}
+	if e.refused {
+		errs = append(errs, ErrCredentialsRefused)
+	}
 	if e.cause != nil {
 		errs = append(errs, e.cause)
 	}
@@ -61,7 +77,7 @@ func (e *Error) Unwrap() []error {
 // false. Caches use it to keep their copy only while it is still right.
 func (e *Error) ChangeNotApplied() bool {
 	switch {
-	case errors.Is(e.kind, ErrInvalidPatch):
+	case errors.Is(e.kind, ErrInvalidPatch), e.notSent:
 		return true
 	case e.Status >= 400 && e.Status < 500, e.Status == http.StatusServiceUnavailable:
 		return true
@@ -72,8 +88,15 @@ func (e *Error) ChangeNotApplied() bool {
 // LogValue gives logs the detail the message leaves out.
 func (e *Error) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("op", e.Op), slog.String("error", e.Error())}
+	if e.refused {
+		attrs = append(attrs, slog.String("problem", "Management API refused our credentials: "+
+			"a configuration problem, not an outage; check the client id and secret and the client's grant to the Management API"))
+	}
 	if e.Status != 0 {
 		attrs = append(attrs, slog.Int("status", e.Status))
+	}
+	if e.refreshed {
+		attrs = append(attrs, slog.Bool("token_refreshed", true))
 	}
 	if e.cause != nil {
 		attrs = append(attrs, slog.String("cause", e.cause.Error()))
@@ -82,18 +105,21 @@ func (e *Error) LogValue() slog.Value {
 }
 
 // classify maps an SDK or context error onto the domain's sentinels: 404 is
-// not found; 429, 5xx, 401/403 (our credentials or grants), timeouts,
-// transport errors and unusable answers mean the store is unavailable; any
-// other 4xx is a refused request.
+// not found; 429, 5xx, 401/403 (our credentials or grants, which are also
+// ErrCredentialsRefused, as is the token endpoint refusing our client),
+// timeouts, transport errors and unusable answers mean the store is
+// unavailable; any other 4xx is a refused request.
 func classify(op string, err error) *Error {
-	e := &Error{Op: op, cause: err, kind: profiling.ErrUpstreamUnavailable}
+	e := &Error{Op: op, cause: err, kind: profiling.ErrUpstreamUnavailable, refused: tokenEndpointRefused(err) || errors.Is(err, errTokenGateClosed)}
 	var apiErr management.Error
 	if errors.As(err, &apiErr) {
 		e.Status = apiErr.Status()
 		switch s := e.Status; {
 		case s == http.StatusNotFound:
 			e.kind = profiling.ErrUserNotFound
-		case s == http.StatusTooManyRequests, s >= 500, s == http.StatusUnauthorized, s == http.StatusForbidden:
+		case s == http.StatusUnauthorized, s == http.StatusForbidden:
+			e.refused = true
+		case s == http.StatusTooManyRequests, s >= 500:
 		default:
 			e.kind = nil
 		}

@@ -14,6 +14,16 @@
 // errors.Is/As through Unwrap. They wrap profiling.ErrUserNotFound or
 // profiling.ErrUpstreamUnavailable where those apply.
 //
+// The Management API token (client credentials) is cached until it expires,
+// but Auth0 stops accepting it early when it revokes the key that signed it,
+// rotates the client secret or changes the grant. A 401 from the Management
+// API therefore makes the Store build a new management client (and so a new
+// token source), at most once per Config.ReauthInterval, and repeat the call
+// once within the same deadline. When Auth0 refuses the credentials
+// themselves, the error wraps ErrCredentialsRefused, and after a refusal by
+// the token endpoint calls fail fast for ReauthInterval instead of asking
+// for a token each time.
+//
 // Point it at the emulator with a full loopback URL such as
 // "http://127.0.0.1:8081": the store then uses the SDK's own
 // management.WithInsecure option (before WithClientCredentials, whose token
@@ -29,6 +39,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/auth0/go-auth0/management"
@@ -57,11 +69,17 @@ type Config struct {
 	// HTTPClient is used for every request; its Transport also carries the
 	// token fetch. Default: a client with Timeout.
 	HTTPClient *http.Client
+	// ReauthInterval is the least time between two token fetches forced by
+	// Auth0 refusing our token or credentials: a Management API 401 rebuilds
+	// the client at most this often, and after the token endpoint refuses
+	// the client credentials, calls fail fast for this long. Default 10s.
+	ReauthInterval time.Duration
 }
 
 const (
-	defaultTimeout    = 5 * time.Second
-	defaultMaxRetries = 1
+	defaultTimeout        = 5 * time.Second
+	defaultMaxRetries     = 1
+	defaultReauthInterval = 10 * time.Second
 )
 
 // retryStatuses are the answers worth a bounded retry: rate limited or a
@@ -75,8 +93,19 @@ var retryStatuses = []int{
 // Store is a profiling.UserStore on the Auth0 Management API. It is safe
 // for concurrent use.
 type Store struct {
-	m       *management.Management
+	// m is swapped for a freshly built client when Auth0 refuses its token.
+	m       atomic.Pointer[management.Management]
+	build   func() (*management.Management, error)
 	timeout time.Duration
+
+	reauthEvery time.Duration
+	now         func() time.Time // time.Now; tests move it
+
+	renewMu   sync.Mutex
+	renewedAt time.Time // guarded by renewMu
+
+	refusedMu sync.Mutex
+	refusedAt time.Time // when the token endpoint last refused us; guarded by refusedMu
 }
 
 var _ profiling.UserStore = (*Store)(nil)
@@ -114,6 +143,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	case cfg.AttemptTimeout == 0:
 		cfg.AttemptTimeout = cfg.Timeout / time.Duration(cfg.MaxRetries+1)
 	}
+	switch {
+	case cfg.ReauthInterval < 0:
+		return nil, fmt.Errorf("auth0store: ReauthInterval must not be negative, got %s", cfg.ReauthInterval)
+	case cfg.ReauthInterval == 0:
+		cfg.ReauthInterval = defaultReauthInterval
+	}
+	s := &Store{timeout: cfg.Timeout, reauthEvery: cfg.ReauthInterval, now: time.Now}
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: cfg.Timeout}
@@ -121,9 +157,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	// The token source keeps this context for its whole life and fetches
 	// tokens with the *http.Client it carries (golang.org/x/oauth2's
 	// HTTPClient key); oauth2.Transport gives the fetch no request context,
-	// so this client's Timeout is what bounds it.
+	// so this client's Timeout is what bounds it. The gate stops token
+	// requests for a while after the token endpoint refused our client.
 	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient,
-		&http.Client{Timeout: cfg.Timeout, Transport: httpClient.Transport})
+		&http.Client{Timeout: cfg.Timeout, Transport: &tokenGate{base: httpClient.Transport, store: s}})
 
 	var opts []management.Option
 	if insecure {
@@ -141,11 +178,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			PerAttemptTimeout: cfg.AttemptTimeout,
 		}),
 	)
-	m, err := management.New(host, opts...)
+	// Each build has its own token source (golang.org/x/oauth2's
+	// ReuseTokenSource, which the SDK neither exposes nor lets us expire),
+	// so a rebuilt client fetches a fresh token on its first call.
+	s.build = func() (*management.Management, error) { return management.New(host, opts...) }
+	m, err := s.build()
 	if err != nil {
 		return nil, fmt.Errorf("auth0store: %w", err)
 	}
-	return &Store{m: m, timeout: cfg.Timeout}, nil
+	s.m.Store(m)
+	return s, nil
 }
 
 // parseDomain returns the host[:port] go-auth0 wants and whether the
@@ -188,8 +230,8 @@ func (s *Store) User(ctx context.Context, id string) (*profiling.User, error) {
 	if id == "" {
 		return nil, &Error{Op: "read user", kind: profiling.ErrUserNotFound, cause: errors.New("empty user id")}
 	}
-	return s.call(ctx, "read user", id, func(ctx context.Context) (*management.User, error) {
-		return s.m.User.Read(ctx, id)
+	return s.call(ctx, "read user", id, func(ctx context.Context, m *management.Management) (*management.User, error) {
+		return m.User.Read(ctx, id)
 	})
 }
 
@@ -210,7 +252,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 			}
 		}
 	}
-	return s.call(ctx, "update user", id, func(ctx context.Context) (*management.User, error) {
+	return s.call(ctx, "update user", id, func(ctx context.Context, m *management.Management) (*management.User, error) {
 		// Clones: the SDK decodes the response into this struct, and JSON
 		// decoding into an existing map merges into it, so the caller's
 		// maps must not be the ones it writes to.
@@ -223,7 +265,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 			am := maps.Clone(p.AppMetadata)
 			body.AppMetadata = &am
 		}
-		if err := s.m.User.Update(ctx, id, body); err != nil {
+		if err := m.User.Update(ctx, id, body); err != nil {
 			return nil, err
 		}
 		// The merge left the patch's deleted (nil) keys in the decoded
@@ -254,23 +296,37 @@ func dropNil(m *map[string]any) *map[string]any {
 // (which ignores request contexts) is still running, and so a panic in the
 // SDK's JSON decoding (it panics on e.g. email_verified of the wrong type)
 // becomes an error. The SDK struct is converted there and never escapes.
-func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context) (*management.User, error)) (*profiling.User, error) {
+// A 401 is answered by one repeat with a fresh token (see renew), within
+// the same deadline: fn must build its request anew each time.
+func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context, *management.Management) (*management.User, error)) (*profiling.User, error) {
+	if s.refusedRecently() {
+		return nil, &Error{Op: op, kind: profiling.ErrUpstreamUnavailable, refused: true, notSent: true, cause: errTokenGateClosed}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	type result struct {
-		user *profiling.User
-		err  error
+		user      *profiling.User
+		err       error
+		refreshed bool
 	}
 	done := make(chan result, 1)
 	go func() {
+		refreshed := false
 		defer func() {
 			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("go-auth0 panicked decoding the answer: %v", p)}
+				done <- result{err: fmt.Errorf("go-auth0 panicked decoding the answer: %v", p), refreshed: refreshed}
 			}
 		}()
-		u, err := fn(ctx)
+		m := s.m.Load()
+		u, err := fn(ctx, m)
+		if statusOf(err) == http.StatusUnauthorized {
+			if fresh := s.renew(m); fresh != nil {
+				refreshed = true
+				u, err = fn(ctx, fresh)
+			}
+		}
 		if err != nil {
-			done <- result{err: err}
+			done <- result{err: err, refreshed: refreshed}
 			return
 		}
 		if u == nil || u.GetID() != id {
@@ -282,7 +338,12 @@ func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, classify(op, r.err)
+			e := classify(op, r.err)
+			e.refreshed = r.refreshed
+			if tokenEndpointRefused(r.err) {
+				s.markRefused()
+			}
+			return nil, e
 		}
 		return r.user, nil
 	case <-ctx.Done():
