@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/resolvers"
 )
@@ -85,7 +86,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 				problems = append(problems, fmt.Errorf("%s is required when AUTH0_DOMAIN is set", required.name))
 			}
 		}
-		if _, err := tenantBaseURL(c.Auth0Domain); err != nil {
+		if _, err := auth0store.TenantURL(c.Auth0Domain); err != nil {
 			problems = append(problems, fmt.Errorf("AUTH0_DOMAIN: %w", err))
 		}
 	}
@@ -175,28 +176,6 @@ func cacheConfig(getenv func(string) string) (cache.Config, error) {
 	duration("CACHE_NEGATIVE_TTL", &c.NegativeTTL, true)
 	duration("CACHE_UPSTREAM_WAIT", &c.UpstreamWait, false)
 	return c, errors.Join(problems...)
-}
-
-// tenantBaseURL turns AUTH0_DOMAIN into the tenant's base URL. Plain HTTP is
-// accepted only for loopback hosts, where it can only be an emulator.
-func tenantBaseURL(domain string) (string, error) {
-	if !strings.Contains(domain, "://") {
-		domain = "https://" + domain
-	}
-	u, err := url.Parse(strings.TrimRight(domain, "/"))
-	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return "", fmt.Errorf("%q is not a tenant domain like tenant.eu.auth0.com", domain)
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return "", fmt.Errorf("plain http is only allowed for a loopback emulator, not %q", u.Host)
-		}
-	default:
-		return "", fmt.Errorf("scheme %q: use a bare domain or an https URL", u.Scheme)
-	}
-	return u.Scheme + "://" + u.Host, nil
 }
 
 func envOr(getenv func(string) string, name, fallback string) string {

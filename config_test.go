@@ -57,24 +57,6 @@ func TestConfigReportsEveryBadValueByName(t *testing.T) {
 	}
 }
 
-func TestTenantBaseURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"tenant.eu.auth0.com":          "https://tenant.eu.auth0.com",
-		"https://tenant.eu.auth0.com/": "https://tenant.eu.auth0.com",
-		"http://127.0.0.1:8081":        "http://127.0.0.1:8081",
-		"http://localhost:8081":        "http://localhost:8081",
-	} {
-		if got, err := tenantBaseURL(in); err != nil || got != want {
-			t.Errorf("tenantBaseURL(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"http://tenant.example.com", "ftp://x", "https://tenant/path"} {
-		if _, err := tenantBaseURL(bad); err == nil {
-			t.Errorf("tenantBaseURL(%q) accepted", bad)
-		}
-	}
-}
-
 func TestCacheSettingsFromTheEnvironment(t *testing.T) {
 	env := map[string]string{
 		"CACHE_TTL":           "90s",

@@ -72,7 +72,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		defer emu.Close()
 		tenant = emu.URL()
 	}
-	base, err := tenantBaseURL(tenant)
+	base, err := auth0store.TenantURL(tenant)
 	if err != nil {
 		return fmt.Errorf("AUTH0_DOMAIN: %w", err)
 	}

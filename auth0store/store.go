@@ -192,6 +192,20 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 
 // parseDomain returns the host[:port] go-auth0 wants and whether the
 // tenant speaks plain http (a loopback emulator only).
+// TenantURL returns the tenant's base URL for a Domain as Config takes it:
+// "https://tenant.eu.auth0.com", or "http://127.0.0.1:8081" for a loopback
+// emulator. The issuer and the JWKS address are built from it.
+func TenantURL(domain string) (string, error) {
+	host, insecure, err := parseDomain(domain)
+	if err != nil {
+		return "", err
+	}
+	if insecure {
+		return "http://" + host, nil
+	}
+	return "https://" + host, nil
+}
+
 func parseDomain(domain string) (host string, insecure bool, err error) {
 	raw := strings.TrimSpace(domain)
 	if raw == "" {
