@@ -48,12 +48,23 @@ func withEnv(name, value string) envOption {
 // and the service pointed at both, as an operator would configure it.
 func startService(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
+	emu, rs, env := testTenant(t)
+	for _, o := range opts {
+		o(env)
+	}
+	e := runService(t, env)
+	e.emu, e.redis = emu, rs
+	return e
+}
+
+// testTenant starts an emulator seeded with the dev users and a
+// redis-server, and returns the environment a service instance needs to
+// use both, as startService would configure it.
+func testTenant(t *testing.T) (*auth0emu.Server, *redistest.Server, map[string]string) {
+	t.Helper()
 	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{
-		Audience:     testAudience,
-		ClientID:     testClientID,
-		ClientSecret: testClientSecret,
-		RateLimit:    10000,
-		RateBurst:    10000,
+		Audience: testAudience, ClientID: testClientID, ClientSecret: testClientSecret,
+		RateLimit: 10000, RateBurst: 10000,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +76,7 @@ func startService(t *testing.T, opts ...envOption) *testEnv {
 		}
 	}
 	rs := redistest.Start(t)
-	env := map[string]string{
+	return emu, rs, map[string]string{
 		"PORT":                "0",
 		"AUTH0_DOMAIN":        emu.URL(),
 		"AUTH0_AUDIENCE":      testAudience,
@@ -73,12 +84,6 @@ func startService(t *testing.T, opts ...envOption) *testEnv {
 		"AUTH0_CLIENT_SECRET": testClientSecret,
 		"REDIS_URL":           rs.URL(),
 	}
-	for _, o := range opts {
-		o(env)
-	}
-	e := runService(t, env)
-	e.emu, e.redis = emu, rs
-	return e
 }
 
 // runService calls run with env as the whole environment and waits until it

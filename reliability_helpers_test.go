@@ -12,42 +12,11 @@ import (
 	"time"
 
 	"github.com/progressive-profiling/bff/auth0emu"
-	"github.com/progressive-profiling/bff/internal/redistest"
 )
 
 // Helpers for the reliability tests (issue 4, points 5-8): several service
 // instances over one emulator and one redis-server, and GraphQL calls that
 // may run on any goroutine.
-
-// testTenant starts an emulator seeded with the dev users and a
-// redis-server, and returns the environment a service instance needs to
-// use both, as startService would configure it.
-func testTenant(t *testing.T) (*auth0emu.Server, *redistest.Server, map[string]string) {
-	t.Helper()
-	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{
-		Audience: testAudience, ClientID: testClientID, ClientSecret: testClientSecret,
-		RateLimit: 10000, RateBurst: 10000,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
-	for _, u := range auth0emu.SeedUsers() {
-		if _, err := emu.CreateUser(u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rs := redistest.Start(t)
-	return emu, rs, map[string]string{
-		"PORT":                "0",
-		"AUTH0_DOMAIN":        emu.URL(),
-		"AUTH0_AUDIENCE":      testAudience,
-		"AUTH0_CLIENT_ID":     testClientID,
-		"AUTH0_CLIENT_SECRET": testClientSecret,
-		"REDIS_URL":           rs.URL(),
-		"LOG_LEVEL":           "error",
-	}
-}
 
 // createUsers adds n database users who can log in with the seed password.
 func createUsers(t *testing.T, emu *auth0emu.Server, prefix string, n int) (ids, emails []string) {
