@@ -1,9 +1,6 @@
 package main
 
 import (
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -86,7 +83,7 @@ func TestRedisDownRequestsAreStillAnswered(t *testing.T) {
 		}
 	}()
 	blackholedP99, blackholedAnswered := phase("redis blackholed")
-	if state := metricLine(t, svc.url, "bff_cache_redis_breaker_state"); state == "0" {
+	if state := svc.scrapeMetrics(t)["bff_cache_redis_breaker_state"]; state == 0 {
 		t.Errorf("breaker state gauge is 0 (closed) while Redis is blackholed")
 	}
 	rs.Resume()
@@ -105,22 +102,4 @@ func TestRedisDownRequestsAreStillAnswered(t *testing.T) {
 	if worst > 2*time.Second {
 		t.Errorf("p99 with Redis down is %.0f ms above Redis up", ms(worst))
 	}
-}
-
-// metricLine returns the value of an unlabelled metric at /metrics.
-func metricLine(t *testing.T, baseURL, name string) string {
-	t.Helper()
-	resp, err := http.Get(baseURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatalf("%s not at /metrics", name)
-	return ""
 }

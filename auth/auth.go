@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -347,11 +346,6 @@ func classify(token *jwt.Token, err error) string {
 	default:
 		return ReasonClaims
 	}
-}
-
-// HasScope reports whether the principal's token carries scope.
-func (p *Principal) HasScope(scope string) bool {
-	return slices.Contains(p.Scopes, scope)
 }
 
 type principalKey struct{}

@@ -56,7 +56,6 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been reaped
-	log    *syncbuf.Buffer
 }
 
 // mode is what kind of Redis a Server runs.
@@ -193,17 +192,6 @@ func (s *Server) Close() {
 	}
 }
 
-// Log returns what redis-server has printed so far, for diagnosing a failing
-// test.
-func (s *Server) Log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.log == nil {
-		return ""
-	}
-	return s.log.String()
-}
-
 func (s *Server) signal(sig syscall.Signal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -263,7 +251,7 @@ func (s *Server) startLocked() error {
 		_ = cmd.Wait()
 		close(exited)
 	}()
-	s.cmd, s.exited, s.log = cmd, exited, log
+	s.cmd, s.exited = cmd, exited
 
 	if err := s.waitReady(exited); err != nil {
 		s.killLocked()
