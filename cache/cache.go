@@ -531,7 +531,7 @@ func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 	case errors.Is(err, redis.Nil):
 		return nil, nil
 	case err != nil:
-		if ctx.Err() == nil && !errors.Is(err, errBreakerOpen) { // the caller leaving is not a Redis fault
+		if !callerGone(ctx) && !errors.Is(err, errBreakerOpen) { // the caller leaving is not a Redis fault
 			c.log.WarnContext(ctx, "cache: redis read failed; asking upstream", "user_id", id, "error", err)
 		}
 		return nil, err
@@ -672,8 +672,20 @@ func (c *Cache) redisDo(ctx context.Context, op func(context.Context) error) err
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RedisTimeout)
 	defer cancel()
 	err := op(rctx)
-	c.breaker.record(err, ctx.Err() != nil)
+	c.breaker.record(err, callerGone(ctx))
 	return err
+}
+
+// callerGone reports whether the caller's context has ended or its deadline
+// has passed. The deadline is checked too because a Redis call bounded by
+// that deadline can fail with an i/o timeout a moment before the context's
+// own timer marks it done; that failure is the caller's, not Redis's.
+func callerGone(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
 }
 
 // freshTTL returns a fresh period in (TTL*(1-Jitter), TTL], so entries

@@ -67,8 +67,12 @@ func (c *Cache) LockUser(ctx context.Context, id string) (unlock func(), err err
 			return err
 		})
 		switch {
-		case err != nil && ctx.Err() != nil:
-			return nil, lockGaveUp(id, ctx.Err())
+		case err != nil && callerGone(ctx):
+			cause := ctx.Err()
+			if cause == nil { // the deadline passed; the context's timer has not fired yet
+				cause = context.DeadlineExceeded
+			}
+			return nil, lockGaveUp(id, cause)
 		case err != nil:
 			c.metrics.locks.WithLabelValues("redis_unavailable").Inc()
 			c.log.WarnContext(ctx, "cache: user write lock unavailable (Redis failing); writing without it",
