@@ -185,6 +185,9 @@ func verifyWithJWKS(t *testing.T, s *Server, raw, audience string) (jwt.MapClaim
 		jwt.WithIssuer(s.Issuer()),
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
+		// The emulator's clock, which may be pinned: a token it issued at a
+		// fixed date is checked at that date, not today.
+		jwt.WithTimeFunc(s.now),
 	)
 	return claims, err
 }
