@@ -33,6 +33,9 @@ type Profile struct {
 	facts   conditionUser
 	index   map[string]int
 	skipped map[string]skippedEntry
+	// holds[i] is whether stage i's condition holds with no interaction
+	// context, evaluated once per profile.
+	holds []bool
 }
 
 // PendingField is a field to ask now, with the stage that asks it.
@@ -78,8 +81,9 @@ func (r *Rules) Profile(u *User, now time.Time) *Profile {
 		}
 	}
 	p.Completion = float64(known) / float64(len(r.fields))
-	for _, s := range r.stages {
-		if r.holds(s, &p.facts, "", now) {
+	p.holds = make([]bool, len(r.stages))
+	for i, s := range r.stages {
+		if p.holds[i] = r.holds(s, &p.facts, "", now); p.holds[i] {
 			p.Stage = s.Name
 		}
 	}
@@ -96,10 +100,12 @@ func (p *Profile) Value(key string) (Value, bool) {
 }
 
 // Pending returns what to ask now in the given interaction context: the
-// fields of every stage whose condition holds, earlier stages first, each
-// field once, leaving out known fields and fields skipped within the
-// cool-down, and at most limit of them (nil: the policy's maximum; a larger
-// limit is capped at that maximum).
+// fields of every stage whose condition holds, each field once, leaving out
+// known fields and fields skipped within the cool-down, and at most limit of
+// them (nil: the policy's maximum; a larger limit is capped at that
+// maximum). Stages that hold only because of the interaction context come
+// first (that context is why the client asks), then the others, earlier
+// stages first.
 func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error) {
 	n := p.rules.policy.MaxFieldsPerPrompt
 	if limit != nil {
@@ -113,10 +119,7 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 	}
 	out := []PendingField{}
 	seen := map[string]bool{}
-	for _, s := range p.rules.stages {
-		if !p.rules.holds(s, &p.facts, interaction, p.now) {
-			continue
-		}
+	for _, s := range p.askingStages(interaction) {
 		for _, f := range s.Fields {
 			if seen[f.Key] {
 				continue
@@ -127,11 +130,32 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 			}
 			out = append(out, PendingField{Field: f, Stage: s.Name, Reason: s.Reason})
 			if len(out) == n {
-				return out, nil // later conditions need not be evaluated
+				return out, nil
 			}
 		}
 	}
 	return out, nil
+}
+
+// askingStages returns the stages that hold in this interaction context, in
+// the order their fields are asked: those that hold only because of the
+// context first, then the rest, each group in file order.
+func (p *Profile) askingStages(interaction string) []*Stage {
+	stages := p.rules.stages
+	out := make([]*Stage, 0, len(stages))
+	if interaction != "" {
+		for i, s := range stages {
+			if !p.holds[i] && p.rules.holds(s, &p.facts, interaction, p.now) {
+				out = append(out, s)
+			}
+		}
+	}
+	for i, s := range stages {
+		if p.holds[i] && (interaction == "" || p.rules.holds(s, &p.facts, interaction, p.now)) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // skippedNow reports whether key was skipped less than the cool-down ago.
@@ -141,11 +165,12 @@ func (p *Profile) skippedNow(key string) bool {
 }
 
 // askingStage is the first stage that asks for key for this user in this
-// context now, or "" when none does; answers are recorded with it.
+// context now, in the order Pending asks, or "" when none does; answers are
+// recorded with it.
 func (p *Profile) askingStage(key, interaction string) string {
-	for _, s := range p.rules.stages {
+	for _, s := range p.askingStages(interaction) {
 		for _, f := range s.Fields {
-			if f.Key == key && p.rules.holds(s, &p.facts, interaction, p.now) {
+			if f.Key == key {
 				return s.Name
 			}
 		}

@@ -106,8 +106,12 @@ func TestPending(t *testing.T) {
 		// Context on and off.
 		{"no context: newsletter stage does not apply", newUser(1, time.Hour, named), "", nil, []string{}},
 		{"other context: newsletter stage does not apply", newUser(1, time.Hour, named), "checkout", nil, []string{}},
-		{"context adds to the user's stages", newUser(2, day, named), "article", nil,
-			[]string{"returning:company", "returning:title", "newsletter:subscribed"}},
+		{"a context stage comes first: the context is why the client asks", newUser(2, day, named), "article", nil,
+			[]string{"newsletter:subscribed", "returning:company", "returning:title"}},
+		{"a context stage is not crowded out by a full prompt", newUser(4, day, named), "article", nil,
+			[]string{"newsletter:subscribed", "returning:company", "returning:title"}},
+		{"without the context the same user gets the file order", newUser(4, day, named), "", nil,
+			[]string{"returning:company", "returning:title", "engaged:phone"}},
 		{"false is a known answer", newUser(1, time.Hour, named, withUserMetadata("subscribed", false)), "article", nil, []string{}},
 
 		// Every source kind makes a field known.
@@ -129,13 +133,16 @@ func TestPending(t *testing.T) {
 		{"a blank answer does not count", newUser(1, time.Hour, withUserMetadata("first_name", "  ", "last_name", "Lovelace")), "", nil,
 			[]string{"signup:firstName"}},
 
-		// Earlier stages first, up to the limit.
-		{"earlier stages first, capped at the policy maximum", newUser(4, day), "article", nil,
+		// The context's stage, then earlier stages first, up to the limit.
+		{"earlier stages first, capped at the policy maximum", newUser(4, day), "", nil,
 			[]string{"signup:firstName", "signup:lastName", "returning:company"}},
+		{"the context's stage, then earlier stages, capped", newUser(4, day), "article", nil,
+			[]string{"newsletter:subscribed", "signup:firstName", "signup:lastName"}},
 		{"limit 1", newUser(4, day), "", intp(1), []string{"signup:firstName"}},
+		{"limit 1 in a context asks the context's field", newUser(4, day), "article", intp(1), []string{"newsletter:subscribed"}},
 		{"limit above the maximum is capped", newUser(4, day), "article", intp(10),
-			[]string{"signup:firstName", "signup:lastName", "returning:company"}},
-		{"limit equal to the maximum", newUser(4, day, named), "article", intp(3),
+			[]string{"newsletter:subscribed", "signup:firstName", "signup:lastName"}},
+		{"limit equal to the maximum", newUser(4, day, named), "", intp(3),
 			[]string{"returning:company", "returning:title", "engaged:phone"}},
 
 		// Skips.
@@ -176,7 +183,7 @@ func TestPendingReasonsComeFromTheStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"Asked on your second visit", "Asked on your second visit", "Asked while you read an article"}
+	want := []string{"Asked while you read an article", "Asked on your second visit", "Asked on your second visit"}
 	var reasons []string
 	for _, p := range got {
 		reasons = append(reasons, p.Reason)
