@@ -32,11 +32,14 @@ type config struct {
 	DevAuth0Addr string
 	// Auth0Domain is a tenant domain ("tenant.eu.auth0.com") or, for an
 	// emulator on this machine, a loopback URL ("http://127.0.0.1:8081").
-	Auth0Domain   string
-	Audience      string
-	ClientID      string
-	ClientSecret  string
-	RedisURL      string
+	Auth0Domain  string
+	Audience     string
+	ClientID     string
+	ClientSecret string
+	RedisURL     string
+	// LoginsClaim names the access tokens' custom login-count claim
+	// (AUTH0_LOGINS_CLAIM; see the README's post-login Action), "" for none.
+	LoginsClaim   string
 	RulesPath     string
 	CORSOrigins   []string
 	Playground    bool
@@ -65,6 +68,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Auth0Domain:  strings.TrimSpace(getenv("AUTH0_DOMAIN")),
 		RedisURL:     getenv("REDIS_URL"),
 		RulesPath:    getenv("PROFILING_RULES"),
+		LoginsClaim:  strings.TrimSpace(getenv("AUTH0_LOGINS_CLAIM")),
 		LogLevel:     envOr(getenv, "LOG_LEVEL", "info"),
 		DevAuth0Addr: envOr(getenv, "DEV_AUTH0_ADDR", devAuth0Addr),
 	}

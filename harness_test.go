@@ -62,13 +62,18 @@ func startService(t *testing.T, opts ...envOption) *testEnv {
 
 // testTenant starts an emulator seeded with the dev users and a
 // redis-server, and returns the environment a service instance needs to
-// use both, as startService would configure it.
-func testTenant(t *testing.T) (*auth0emu.Server, *redistest.Server, map[string]string) {
+// use both, as startService would configure it. tenant changes the
+// emulator's configuration, as a tenant's settings would.
+func testTenant(t *testing.T, tenant ...func(*auth0emu.Config)) (*auth0emu.Server, *redistest.Server, map[string]string) {
 	t.Helper()
-	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{
+	cfg := auth0emu.Config{
 		Audience: testAudience, ClientID: testClientID, ClientSecret: testClientSecret,
 		RateLimit: 10000, RateBurst: 10000,
-	})
+	}
+	for _, change := range tenant {
+		change(&cfg)
+	}
+	emu, err := auth0emu.Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

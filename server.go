@@ -101,10 +101,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	users := cache.New(rdb, store, cacheCfg)
 
 	verifier, err := auth.NewVerifier(ctx, auth.Config{
-		Issuer:   base + "/",
-		Audience: cfg.Audience,
-		JWKSURL:  base + "/.well-known/jwks.json",
-		Metrics:  registry,
+		Issuer:      base + "/",
+		Audience:    cfg.Audience,
+		JWKSURL:     base + "/.well-known/jwks.json",
+		LoginsClaim: cfg.LoginsClaim,
+		Metrics:     registry,
 	})
 	if err != nil {
 		return err
@@ -113,7 +114,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	handler := newServer(serverDeps{
 		cfg:      cfg,
 		log:      log,
-		service:  profiling.NewService(rules, users, time.Now),
+		service:  profiling.NewService(rules, users, users, time.Now),
 		verifier: verifier,
 		ready:    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		metrics:  registry,

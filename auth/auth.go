@@ -14,6 +14,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,6 +37,14 @@ type Principal struct {
 	Scopes []string
 	// IssuedAt is the token's `iat`: a login happened no later than this.
 	IssuedAt time.Time
+	// FirstSeen is when this instance first verified the token.
+	FirstSeen time.Time
+	// Unique is set when the token carries a jti: no other login produced
+	// the same token, so its login happened before FirstSeen.
+	Unique bool
+	// LoginsCount is the login count the token carries in Config.LoginsClaim
+	// (a post-login Action puts it there), 0 when it carries none.
+	LoginsCount int64
 }
 
 // Config says which tokens to accept and where the signing keys are.
@@ -55,6 +66,13 @@ type Config struct {
 	// cache does not hold, so a flood of forged kids cannot make the service
 	// hammer the tenant. Default: at most one per 30 seconds.
 	UnknownKIDRefresh time.Duration
+	// LoginsClaim names a custom claim holding the user's login count
+	// (event.stats.logins_count, added by a post-login Action), e.g.
+	// "https://profiling.example.com/logins_count"; "" reads none.
+	LoginsClaim string
+	// VerifiedTokens is how many verified tokens are remembered so their
+	// next requests skip verification. Default 10000; negative keeps none.
+	VerifiedTokens int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Metrics receives bff_auth_tokens_refused_total{reason}; nil
@@ -64,9 +82,13 @@ type Config struct {
 
 // Verifier checks access tokens. It is safe for concurrent use.
 type Verifier struct {
-	keys    keyfunc.Keyfunc
-	parser  *jwt.Parser
-	refused *prometheus.CounterVec
+	keys        keyfunc.Keyfunc
+	parser      *jwt.Parser
+	refused     *prometheus.CounterVec
+	verified    verifiedTokens
+	leeway      time.Duration
+	loginsClaim string
+	now         func() time.Time
 }
 
 // The reason classes of refused tokens, the values of the metric's reason
@@ -134,6 +156,9 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.VerifiedTokens == 0 {
+		cfg.VerifiedTokens = 10000
+	}
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: RefusedTokensMetric,
 		Help: "Access tokens refused, by reason class: " + strings.Join(RefusalReasons(), ", ") + ".",
@@ -163,8 +188,12 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("auth: JWKS fetcher: %w", err)
 	}
 	return &Verifier{
-		keys:    keys,
-		refused: refused,
+		keys:        keys,
+		refused:     refused,
+		verified:    newVerifiedTokens(cfg.VerifiedTokens),
+		leeway:      cfg.Leeway,
+		loginsClaim: cfg.LoginsClaim,
+		now:         cfg.Now,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{"RS256"}),
 			jwt.WithIssuer(cfg.Issuer),
@@ -189,6 +218,7 @@ type accessClaims struct {
 	ExpiresAt *numericDate     `json:"exp,omitempty"`
 	NotBefore *numericDate     `json:"nbf,omitempty"`
 	IssuedAt  *numericDate     `json:"iat,omitempty"`
+	ID        string           `json:"jti,omitempty"`
 	Scope     string           `json:"scope,omitempty"`
 	GrantType string           `json:"gty,omitempty"`
 }
@@ -254,6 +284,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if err := checkCompactJWS(raw); err != nil {
 		return nil, v.refuse(ReasonMalformed, err)
 	}
+	now := v.now()
+	key := sha256.Sum256([]byte(raw))
+	if p, ok := v.verified.get(ctx, v, key, now); ok {
+		return p, nil
+	}
 	var claims accessClaims
 	token, err := v.parser.ParseWithClaims(raw, &claims, v.keyfunc(ctx))
 	if err != nil {
@@ -267,11 +302,41 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if claims.GrantType == "client-credentials" || strings.HasSuffix(claims.Subject, "@clients") {
 		return nil, v.refuse(ReasonNotAUser, errors.New("machine-to-machine token"))
 	}
-	p := &Principal{UserID: claims.Subject, Scopes: strings.Fields(claims.Scope)}
+	p := Principal{UserID: claims.Subject, Scopes: strings.Fields(claims.Scope), FirstSeen: now, Unique: claims.ID != ""}
 	if claims.IssuedAt != nil {
 		p.IssuedAt = claims.IssuedAt.Time
 	}
-	return p, nil
+	if v.loginsClaim != "" {
+		if p.LoginsCount, err = loginsCount(raw, v.loginsClaim); err != nil {
+			return nil, v.refuse(ReasonMalformed, err)
+		}
+	}
+	kid, _ := token.Header["kid"].(string)
+	return v.verified.add(key, &verifiedToken{principal: p, expires: claims.ExpiresAt.Add(v.leeway), kid: kid}), nil
+}
+
+// loginsCount reads the custom login-count claim from a verified token's
+// payload: a whole number, or absent (0).
+func loginsCount(raw, claim string) (int64, error) {
+	_, rest, _ := strings.Cut(raw, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return 0, err
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(b, &claims); err != nil {
+		return 0, err
+	}
+	v, ok := claims[claim]
+	if !ok {
+		return 0, nil
+	}
+	var n int64
+	if err := json.Unmarshal(v, &n); err != nil || n < 0 {
+		return 0, fmt.Errorf("claim %q is not a login count", claim)
+	}
+	return n, nil
 }
 
 // checkCompactJWS refuses, before any decoding, what cannot be an Auth0

@@ -38,6 +38,11 @@ const (
 
 // Config configures a Server. Zero values take the documented defaults.
 type Config struct {
+	// LoginsCountClaim, when set, adds the user's logins_count to every user
+	// access token under this claim name, as a post-login Action calling
+	// api.accessToken.setCustomClaim(name, event.stats.logins_count) does
+	// on a real tenant. Default: no such claim.
+	LoginsCountClaim string
 	// Audience is the API identifier of user access tokens (the service's
 	// AUTH0_AUDIENCE) and the tenant's default audience.
 	// Default DefaultAudience.

@@ -1,6 +1,7 @@
 package auth0emu
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -201,7 +202,7 @@ func (s *Server) userTokens(u map[string]any, scope string) response {
 	if slices.Contains(scopes, "openid") {
 		aud = []string{s.cfg.Audience, s.URL() + "/userinfo"}
 	}
-	access, err := s.sign(jwt.MapClaims{
+	accessClaims := jwt.MapClaims{
 		"iss":         s.Issuer(),
 		"sub":         sub,
 		"aud":         aud,
@@ -211,7 +212,16 @@ func (s *Server) userTokens(u map[string]any, scope string) response {
 		"gty":         "password",
 		"azp":         s.cfg.ClientID,
 		"permissions": []string{},
-	})
+		// A unique id, as Auth0's RFC 9068 access-token profile issues:
+		// two logins in the same second get different tokens.
+		"jti": rand.Text(),
+	}
+	if s.cfg.LoginsCountClaim != "" {
+		// What a post-login Action does with
+		// api.accessToken.setCustomClaim(claim, event.stats.logins_count).
+		accessClaims[s.cfg.LoginsCountClaim] = u["logins_count"]
+	}
+	access, err := s.sign(accessClaims)
 	if err != nil {
 		return oauthError(http.StatusInternalServerError, "server_error", "could not sign the token")
 	}

@@ -42,7 +42,7 @@ func TestFailedUpdateSaysWhetherTheChangeMayHaveLanded(t *testing.T) {
 				t.Fatalf("ChangeNotApplied() = %v, want %v (err %v)", got, tc.notApplied, err)
 			}
 			emu.ClearFaults()
-			u, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+			u, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,7 +17,7 @@ func BenchmarkUser(b *testing.B) {
 	s := storeB(b, emu)
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := s.User(ctx, auth0emu.SeedReturningUserID); err != nil {
+		if _, _, err := s.User(ctx, auth0emu.SeedReturningUserID, profiling.Read{}); err != nil {
 			b.Fatal(err)
 		}
 	}

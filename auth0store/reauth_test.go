@@ -87,13 +87,13 @@ func TestRetiredSigningKeyGetsAFreshToken(t *testing.T) {
 	emu := emulator(t)
 	s := newStore(t, emu, Config{})
 	ctx := context.Background()
-	if _, err := s.User(ctx, auth0emu.SeedNewUserID); err != nil {
+	if _, _, err := s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 		t.Fatal(err)
 	}
 	retireCurrentKey(emu)
 
 	before := countsOf(emu)
-	u, err := s.User(ctx, auth0emu.SeedNewUserID)
+	u, _, err := s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{})
 	if err != nil || u.ID != auth0emu.SeedNewUserID {
 		t.Fatalf("read after the key was retired: %v", err)
 	}
@@ -102,7 +102,7 @@ func TestRetiredSigningKeyGetsAFreshToken(t *testing.T) {
 	}
 
 	before = countsOf(emu)
-	if _, err := s.User(ctx, auth0emu.SeedNewUserID); err != nil {
+	if _, _, err := s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 		t.Fatal(err)
 	}
 	if d := countsOf(emu).minus(before); d.token != 0 || d.get != 1 {
@@ -116,7 +116,7 @@ func TestConcurrentReadsAfterRetirementFetchOneToken(t *testing.T) {
 	const n = 50
 	emu := emulator(t)
 	s := newStore(t, emu, Config{})
-	if _, err := s.User(context.Background(), auth0emu.SeedNewUserID); err != nil {
+	if _, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 		t.Fatal(err)
 	}
 	retireCurrentKey(emu)
@@ -128,7 +128,7 @@ func TestConcurrentReadsAfterRetirementFetchOneToken(t *testing.T) {
 	for range n {
 		wg.Go(func() {
 			<-start
-			_, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+			_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 			errs <- err
 		})
 	}
@@ -156,7 +156,7 @@ func TestUpdateAfterRetirementGetsAFreshToken(t *testing.T) {
 	emu := emulator(t)
 	s := newStore(t, emu, Config{})
 	ctx := context.Background()
-	if _, err := s.User(ctx, auth0emu.SeedNewUserID); err != nil {
+	if _, _, err := s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 		t.Fatal(err)
 	}
 	retireCurrentKey(emu)
@@ -189,13 +189,13 @@ func TestPersistent401FetchesAtMostOneTokenPerInterval(t *testing.T) {
 	s := newStore(t, emu, Config{})
 	clock := withClock(s)
 	ctx := context.Background()
-	if _, err := s.User(ctx, auth0emu.SeedNewUserID); err != nil {
+	if _, _, err := s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 		t.Fatal(err)
 	}
 	emu.SetFault(auth0emu.RouteGetUser, auth0emu.Fault{Status: http.StatusUnauthorized})
 
 	before := countsOf(emu)
-	_, err := s.User(ctx, auth0emu.SeedNewUserID)
+	_, _, err := s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{})
 	e := wantRefused(t, emu, err)
 	if e.Status != http.StatusUnauthorized || !strings.Contains(logLine(e), "token_refreshed=true") {
 		t.Errorf("status %d, log %s: want 401 after a fresh token", e.Status, logLine(e))
@@ -206,7 +206,7 @@ func TestPersistent401FetchesAtMostOneTokenPerInterval(t *testing.T) {
 
 	before = countsOf(emu)
 	for range calls {
-		_, err := s.User(ctx, auth0emu.SeedNewUserID)
+		_, _, err := s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{})
 		wantRefused(t, emu, err)
 	}
 	if d := countsOf(emu).minus(before); d.token != 0 || d.get != calls {
@@ -215,7 +215,7 @@ func TestPersistent401FetchesAtMostOneTokenPerInterval(t *testing.T) {
 
 	clock.Advance(defaultReauthInterval)
 	before = countsOf(emu)
-	_, err = s.User(ctx, auth0emu.SeedNewUserID)
+	_, _, err = s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{})
 	wantRefused(t, emu, err)
 	if d := countsOf(emu).minus(before); d.token != 1 || d.get != 2 {
 		t.Errorf("after the interval: %d token fetches, %d GETs, want 1 and 2", d.token, d.get)
@@ -224,7 +224,7 @@ func TestPersistent401FetchesAtMostOneTokenPerInterval(t *testing.T) {
 	// The tenant accepts us again: no more fetches, the token in hand works.
 	emu.ClearFaults()
 	before = countsOf(emu)
-	if _, err := s.User(ctx, auth0emu.SeedNewUserID); err != nil {
+	if _, _, err := s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 		t.Fatal(err)
 	}
 	if d := countsOf(emu).minus(before); d.token != 0 {
@@ -252,11 +252,11 @@ func TestWrongSecretDoesNotHammerTheTokenEndpoint(t *testing.T) {
 			for range calls {
 				if concurrent {
 					wg.Go(func() {
-						_, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+						_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 						errs <- err
 					})
 				} else {
-					_, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+					_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 					errs <- err
 				}
 			}
@@ -284,7 +284,7 @@ func TestWrongSecretDoesNotHammerTheTokenEndpoint(t *testing.T) {
 
 			// The pause ends: the next call asks the token endpoint again.
 			clock.Advance(defaultReauthInterval)
-			_, err = s.User(context.Background(), auth0emu.SeedNewUserID)
+			_, _, err = s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 			wantRefused(t, emu, err)
 			if again := emu.Count(auth0emu.RouteToken) - fetches; again < 1 || again > 2 {
 				t.Errorf("after the interval: %d token requests, want 1 or 2", again)
@@ -301,7 +301,7 @@ func TestTokenEndpointFaultsThatAreNotRefusals(t *testing.T) {
 		emu := emulator(t)
 		emu.SetFault(auth0emu.RouteToken, auth0emu.Fault{Status: http.StatusUnauthorized, Times: 1})
 		s := newStore(t, emu, Config{MaxRetries: -1})
-		if _, err := s.User(context.Background(), auth0emu.SeedNewUserID); err != nil {
+		if _, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 			t.Fatalf("the form attempt was not made: %v", err)
 		}
 		if n := emu.Count(auth0emu.RouteToken); n != 2 {
@@ -312,12 +312,12 @@ func TestTokenEndpointFaultsThatAreNotRefusals(t *testing.T) {
 		emu := emulator(t)
 		emu.SetFault(auth0emu.RouteToken, auth0emu.Fault{Status: http.StatusServiceUnavailable, Times: 2})
 		s := newStore(t, emu, Config{MaxRetries: -1})
-		_, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+		_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 		wantUnavailable(t, emu, err)
 		if errors.Is(err, ErrCredentialsRefused) {
 			t.Errorf("a 503 from the token endpoint called a credentials problem: %v", err)
 		}
-		if _, err := s.User(context.Background(), auth0emu.SeedNewUserID); err != nil {
+		if _, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 			t.Errorf("the next call did not ask again: %v", err)
 		}
 	})

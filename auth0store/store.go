@@ -239,8 +239,14 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// User reads the user with the given id.
-func (s *Store) User(ctx context.Context, id string) (*profiling.User, error) {
+// User reads the user with the given id. Every read asks Auth0, so it
+// meets any profiling.Read and is never stale.
+func (s *Store) User(ctx context.Context, id string, _ profiling.Read) (*profiling.User, profiling.ReadInfo, error) {
+	u, err := s.read(ctx, id)
+	return u, profiling.ReadInfo{}, err
+}
+
+func (s *Store) read(ctx context.Context, id string) (*profiling.User, error) {
 	if id == "" {
 		return nil, &Error{Op: "read user", kind: profiling.ErrUserNotFound, cause: errors.New("empty user id")}
 	}
@@ -257,7 +263,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 		return nil, &Error{Op: "update user", kind: profiling.ErrUserNotFound, cause: errors.New("empty user id")}
 	}
 	if p.IsEmpty() {
-		return s.User(ctx, id)
+		return s.read(ctx, id)
 	}
 	for name, meta := range map[string]map[string]any{"user_metadata": p.UserMetadata, "app_metadata": p.AppMetadata} {
 		for k := range meta {

@@ -76,7 +76,7 @@ func TestReadConvertsEverything(t *testing.T) {
 	s := newStore(t, emu, Config{})
 	ctx := context.Background()
 
-	u, err := s.User(ctx, auth0emu.SeedReturningUserID)
+	u, _, err := s.User(ctx, auth0emu.SeedReturningUserID, profiling.Read{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestReadConvertsEverything(t *testing.T) {
 		t.Errorf("read\n%+v\nwant\n%+v", u, want)
 	}
 
-	social, err := s.User(ctx, auth0emu.SeedSocialUserID)
+	social, _, err := s.User(ctx, auth0emu.SeedSocialUserID, profiling.Read{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,9 +109,9 @@ func TestReadConvertsEverything(t *testing.T) {
 	}
 
 	// Two reads are two independent snapshots.
-	a, _ := s.User(ctx, auth0emu.SeedReturningUserID)
+	a, _, _ := s.User(ctx, auth0emu.SeedReturningUserID, profiling.Read{})
 	a.UserMetadata["first_name"] = "changed"
-	b, _ := s.User(ctx, auth0emu.SeedReturningUserID)
+	b, _, _ := s.User(ctx, auth0emu.SeedReturningUserID, profiling.Read{})
 	if b.UserMetadata["first_name"] != "Ada" {
 		t.Errorf("snapshots share maps")
 	}
@@ -120,7 +120,7 @@ func TestReadConvertsEverything(t *testing.T) {
 func TestNotFound(t *testing.T) {
 	emu := emulator(t)
 	s := newStore(t, emu, Config{})
-	_, err := s.User(context.Background(), "auth0|nobody")
+	_, _, err := s.User(context.Background(), "auth0|nobody", profiling.Read{})
 	if !errors.Is(err, profiling.ErrUserNotFound) || errors.Is(err, profiling.ErrUpstreamUnavailable) {
 		t.Fatalf("err %v, want only ErrUserNotFound", err)
 	}
@@ -138,7 +138,7 @@ func TestNotFound(t *testing.T) {
 	if !errors.Is(err, profiling.ErrUserNotFound) {
 		t.Errorf("update of a missing user: %v", err)
 	}
-	if _, err := s.User(context.Background(), ""); !errors.Is(err, profiling.ErrUserNotFound) || emu.Count(auth0emu.RouteGetUser) != 1 {
+	if _, _, err := s.User(context.Background(), "", profiling.Read{}); !errors.Is(err, profiling.ErrUserNotFound) || emu.Count(auth0emu.RouteGetUser) != 1 {
 		t.Errorf("empty id: %v (must not reach Auth0, where it would list users)", err)
 	}
 }
@@ -241,7 +241,7 @@ func TestRateLimitStormIsBounded(t *testing.T) {
 		emu := emulator(t)
 		s := newStore(t, emu, Config{MaxRetries: c.maxRetries, Timeout: 20 * time.Second})
 		emu.SetFault(auth0emu.RouteGetUser, auth0emu.Fault{RateLimited: true})
-		_, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+		_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 		e := wantUnavailable(t, emu, err)
 		if e.Status != http.StatusTooManyRequests {
 			t.Errorf("status %d", e.Status)
@@ -269,11 +269,11 @@ func TestTransient5xxIsRetried(t *testing.T) {
 func TestHangEndsAtTheDeadline(t *testing.T) {
 	emu := emulator(t)
 	s := newStore(t, emu, Config{Timeout: 300 * time.Millisecond})
-	if _, err := s.User(context.Background(), auth0emu.SeedNewUserID); err != nil { // token cached
+	if _, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{}); err != nil { // token cached
 		t.Fatal(err)
 	}
 	emu.SetFault(auth0emu.RouteGetUser, auth0emu.Fault{Hang: true})
-	_, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+	_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 	wantUnavailable(t, emu, err)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err %v does not wrap context.DeadlineExceeded", err)
@@ -286,7 +286,7 @@ func TestTokenEndpointHangEndsAtTheDeadline(t *testing.T) {
 	emu := emulator(t)
 	emu.SetFault(auth0emu.RouteToken, auth0emu.Fault{Hang: true})
 	s := newStore(t, emu, Config{Timeout: 300 * time.Millisecond})
-	_, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+	_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 	wantUnavailable(t, emu, err)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err %v does not wrap context.DeadlineExceeded", err)
@@ -299,7 +299,7 @@ func TestTokenEndpointHangEndsAtTheDeadline(t *testing.T) {
 	slow := newStore(t, emu, Config{Timeout: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, err = slow.User(ctx, auth0emu.SeedNewUserID)
+	_, _, err = slow.User(ctx, auth0emu.SeedNewUserID, profiling.Read{})
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 		t.Errorf("caller deadline: %v", err)
 	}
@@ -317,14 +317,14 @@ func TestMalformedAnswers(t *testing.T) {
 	for name, f := range cases {
 		t.Run(name, func(t *testing.T) {
 			emu.SetFault(auth0emu.RouteGetUser, f)
-			_, err := s.User(context.Background(), auth0emu.SeedNewUserID)
+			_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 			wantUnavailable(t, emu, err)
 		})
 	}
 	emu.SetFault(auth0emu.RoutePatchUser, auth0emu.Fault{Body: []byte(`{"user_id":"x","email_verified":[]}`), Times: 1})
 	_, err := s.UpdateUser(context.Background(), auth0emu.SeedNewUserID, profiling.Patch{UserMetadata: map[string]any{"a": "b"}})
 	wantUnavailable(t, emu, err)
-	if u, err := s.User(context.Background(), auth0emu.SeedNewUserID); err != nil || u.ID != auth0emu.SeedNewUserID {
+	if u, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{}); err != nil || u.ID != auth0emu.SeedNewUserID {
 		t.Errorf("the store is unusable after a recovered panic: %v", err)
 	}
 }
@@ -337,7 +337,7 @@ func TestWrongCredentialsAreUnavailableNotLeaked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.User(context.Background(), auth0emu.SeedNewUserID)
+	_, _, err = s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 	e := wantUnavailable(t, emu, err)
 	// The detail is there for logs.
 	var b strings.Builder
@@ -385,7 +385,7 @@ func TestNewIgnoresContextCancellation(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	if _, err := s.User(context.Background(), auth0emu.SeedNewUserID); err != nil {
+	if _, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{}); err != nil {
 		t.Errorf("after the New context was cancelled: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/profiling"
 )
 
 // BenchmarkUserHit measures a cache hit against a real redis-server on
@@ -29,7 +30,7 @@ func BenchmarkUserHit(b *testing.B) {
 		b.ReportAllocs()
 		before := store.gets.Load()
 		for b.Loop() {
-			if _, err := c.User(ctx, want.ID); err != nil {
+			if _, _, err := c.User(ctx, want.ID, profiling.Read{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -40,7 +41,7 @@ func BenchmarkUserHit(b *testing.B) {
 		before := store.gets.Load()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := c.User(ctx, want.ID); err != nil {
+				if _, _, err := c.User(ctx, want.ID, profiling.Read{}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -69,7 +70,7 @@ func BenchmarkUserRedisDown(b *testing.B) {
 				defer e.redis.Resume()
 			}
 			for b.Loop() {
-				if _, err := c.User(ctx, want.ID); err != nil {
+				if _, _, err := c.User(ctx, want.ID, profiling.Read{}); err != nil {
 					b.Fatal(err)
 				}
 			}

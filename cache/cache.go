@@ -109,6 +109,7 @@ const (
 	DefaultLockPrefix       = "pp:lock:user:"
 	DefaultLockTTL          = 15 * time.Second
 	DefaultLockWait         = 5 * time.Second
+	DefaultLocalCopies      = 10000
 )
 
 // Config tunes a Cache. The zero value of every field selects its default.
@@ -161,6 +162,10 @@ type Config struct {
 	// LockWait is the longest LockUser waits for another writer of the same
 	// user. Default DefaultLockWait.
 	LockWait time.Duration
+	// LocalCopies is how many users' entries this instance keeps in process
+	// memory to answer while Redis cannot (see localCopies). Default
+	// DefaultLocalCopies; negative keeps none.
+	LocalCopies int
 	// Logger receives Redis failures and undecodable entries, which the
 	// cache absorbs instead of failing requests. Default slog.Default().
 	Logger *slog.Logger
@@ -179,6 +184,7 @@ type Cache struct {
 	flight  singleflight.Group
 	breaker *breaker
 	metrics metrics
+	local   localCopies
 
 	// unsynced holds users this instance changed upstream without updating
 	// (or deleting) their entries: Redis may hold a copy from before the
@@ -192,8 +198,8 @@ type Cache struct {
 const maxUnsynced = 10000
 
 var (
-	_ profiling.UserStore  = (*Cache)(nil)
-	_ profiling.UserLocker = (*Cache)(nil)
+	_ profiling.UserStore = (*Cache)(nil)
+	_ profiling.Locker    = (*Cache)(nil)
 )
 
 type metrics struct {
@@ -237,7 +243,8 @@ func New(rdb redis.UniversalClient, next profiling.UserStore, cfg Config) *Cache
 	if err := cfg.validate(); err != nil {
 		panic("cache.New: " + err.Error())
 	}
-	c := &Cache{rdb: rdb, next: next, cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Metrics), unsynced: map[string]struct{}{}}
+	c := &Cache{rdb: rdb, next: next, cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Metrics), unsynced: map[string]struct{}{},
+		local: newLocalCopies(cfg.LocalCopies)}
 	c.breaker = newBreaker(cfg.BreakerThreshold, cfg.BreakerCoolDown, c.probeRedis, c.log, c.metrics.breakerState)
 	return c
 }
@@ -268,6 +275,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.BreakerThreshold == 0 {
 		cfg.BreakerThreshold = DefaultBreakerThreshold
+	}
+	if cfg.LocalCopies == 0 {
+		cfg.LocalCopies = DefaultLocalCopies
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -308,61 +318,116 @@ func (c *Cache) Key(id string) string {
 // User returns the user from Redis, or on a miss from the upstream store,
 // storing it for the next reader. Every call returns its own copy. See the
 // package documentation for what a reader gets while upstream is down.
-func (c *Cache) User(ctx context.Context, id string) (*profiling.User, error) {
+func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profiling.User, profiling.ReadInfo, error) {
 	if id == "" {
-		return nil, fmt.Errorf("cache: empty user id: %w", profiling.ErrUserNotFound)
+		return nil, profiling.ReadInfo{}, fmt.Errorf("cache: empty user id: %w", profiling.ErrUserNotFound)
 	}
 	e, redisErr := c.lookup(ctx, id)
+	if redisErr != nil && callerGone(ctx) {
+		// The caller left (or ran out of time) while Redis answered: an
+		// upstream read now would be spent on nobody.
+		return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w", id, callerErr(ctx))
+	}
+	if redisErr != nil && !r.Exclusive {
+		// Redis is unavailable (or too slow for us right now): this
+		// instance's own recent copy stands in for it, so an outage, or our
+		// own CPU starvation, does not turn into upstream reads.
+		e = c.local.get(id)
+	}
 	var stale *cached
 	if e != nil {
+		now := time.Now()
 		switch {
-		case e.fresh(time.Now(), profiling.FreshAfter(ctx)):
+		case e.answers(now, r):
 			if e.missing() {
-				return nil, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
+				return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
 			}
-			return e.user, nil
-		case c.servableStale(e, time.Now()):
+			return e.user, profiling.ReadInfo{}, nil
+		case r.AllowStale && c.servableStale(e, now):
 			stale = e
 		}
 	}
+	if r.Exclusive {
+		return c.readExclusive(ctx, id)
+	}
 
-	// The closure captures this caller's ctx only for its values (trace
-	// ids, loggers); fill detaches it from this caller's cancellation. A
-	// Redis that just failed is not asked again before going upstream.
-	recheck := redisErr == nil
-	ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id, recheck) })
 	wait := time.NewTimer(c.cfg.UpstreamWait)
 	defer wait.Stop()
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			if stale != nil && errors.Is(res.Err, profiling.ErrUpstreamUnavailable) {
-				return c.serveStale(ctx, id, stale, res.Err)
+	// A reader may join a fill another reader started before this call,
+	// which may be older than r requires; then it waits for a second fill,
+	// which starts after this call did. Two rounds always suffice.
+	recheck := redisErr == nil // a Redis that just failed is not asked again before going upstream
+	for range 2 {
+		// The closure captures this caller's ctx only for its values (trace
+		// ids, loggers); fill detaches it from this caller's cancellation.
+		ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id, r, recheck) })
+		select {
+		case res := <-ch:
+			if res.Err != nil {
+				if stale != nil && errors.Is(res.Err, profiling.ErrUpstreamUnavailable) {
+					return c.serveStale(ctx, id, stale, res.Err)
+				}
+				return nil, profiling.ReadInfo{}, res.Err
 			}
-			return nil, res.Err
+			// Every waiter decodes its own copy from the shared bytes, so no
+			// two callers ever share a *User or its maps.
+			got, err := decode(res.Val.([]byte), id)
+			if err != nil {
+				return nil, profiling.ReadInfo{}, err
+			}
+			if !r.Satisfies(got.user, got.fetched) {
+				recheck = true
+				continue
+			}
+			if got.missing() {
+				return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
+			}
+			return got.user, profiling.ReadInfo{}, nil
+		case <-wait.C:
+			// The fill goes on and fills the cache for the next reader.
+			err := fmt.Errorf("cache: user %q: %w: no upstream answer within %v", id, profiling.ErrUpstreamUnavailable, c.cfg.UpstreamWait)
+			if stale != nil {
+				return c.serveStale(ctx, id, stale, err)
+			}
+			return nil, profiling.ReadInfo{}, err
+		case <-ctx.Done():
+			// The fill goes on for the other waiters and still fills the cache.
+			return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w", id, callerErr(ctx))
 		}
-		// Every waiter decodes its own copy from the shared bytes, so no
-		// two callers ever share a *User or its maps.
-		e, err := decode(res.Val.([]byte), id)
-		if err != nil {
-			return nil, err
-		}
-		return e.user, nil
-	case <-wait.C:
-		// The fill goes on and fills the cache for the next reader.
-		err := fmt.Errorf("cache: user %q: %w: no upstream answer within %v", id, profiling.ErrUpstreamUnavailable, c.cfg.UpstreamWait)
-		if stale != nil {
-			return c.serveStale(ctx, id, stale, err)
-		}
-		return nil, err
-	case <-ctx.Done():
-		// The fill goes on for the other waiters and still fills the cache.
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("cache: user %q: %w: request deadline passed while waiting for upstream: %w",
-				id, profiling.ErrUpstreamUnavailable, ctx.Err())
-		}
-		return nil, fmt.Errorf("cache: user %q: %w", id, ctx.Err())
 	}
+	return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w: no copy read after %v", id, profiling.ErrUpstreamUnavailable, r.After)
+}
+
+// readExclusive reads the user upstream for the write path: a read of its
+// own, never one shared with readers that started before the caller held
+// the user's lock, so the change is computed from a copy no older than the
+// last write. It is stored for later readers like any fill.
+func (c *Cache) readExclusive(ctx context.Context, id string) (*profiling.User, profiling.ReadInfo, error) {
+	raw, err := c.fill(ctx, id, profiling.Read{}, false)
+	if err != nil {
+		return nil, profiling.ReadInfo{}, err
+	}
+	e, err := decode(raw, id)
+	if err != nil {
+		return nil, profiling.ReadInfo{}, err
+	}
+	if e.missing() {
+		return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w", id, profiling.ErrUserNotFound)
+	}
+	return e.user, profiling.ReadInfo{}, nil
+}
+
+// callerErr is the caller's own reason for ending: a passed deadline is
+// the upstream's slowness as far as the client is concerned.
+func callerErr(ctx context.Context) error {
+	err := ctx.Err()
+	if err == nil {
+		err = context.DeadlineExceeded // the deadline passed a moment before the timer fired
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: request deadline passed while waiting for upstream: %w", profiling.ErrUpstreamUnavailable, err)
+	}
+	return err
 }
 
 // servableStale reports whether e may answer a reader while upstream is
@@ -371,17 +436,13 @@ func (c *Cache) servableStale(e *cached, now time.Time) bool {
 	return !e.missing() && c.cfg.MaxStale >= 0 && now.Before(e.freshUntil.Add(c.cfg.MaxStale))
 }
 
-// serveStale answers from e in place of upstream, if the caller can flag
-// the answer (profiling.NoteStale); otherwise it returns cause.
-func (c *Cache) serveStale(ctx context.Context, id string, e *cached, cause error) (*profiling.User, error) {
+// serveStale answers from e in place of upstream, flagged as stale.
+func (c *Cache) serveStale(ctx context.Context, id string, e *cached, cause error) (*profiling.User, profiling.ReadInfo, error) {
 	age := time.Since(e.fetched)
-	if !profiling.NoteStale(ctx, age) {
-		return nil, cause
-	}
 	c.metrics.staleServed.Inc()
 	c.log.WarnContext(ctx, "cache: upstream unavailable; answering from a stale copy",
 		"user_id", id, "age", age.Round(time.Millisecond).String(), "error", cause)
-	return e.user, nil
+	return e.user, profiling.ReadInfo{Stale: true, Age: age}, nil
 }
 
 // UpdateUser applies p upstream and stores the user the upstream store
@@ -423,6 +484,7 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 		c.forget(context.WithoutCancel(ctx), id)
 		return u, nil
 	}
+	c.local.put(id, raw)
 	// Detached from the caller: a caller that gives up right after the
 	// upstream write must not leave the old value cached.
 	if err := c.store(context.WithoutCancel(ctx), id, raw, version(u), ttl); err != nil {
@@ -460,7 +522,7 @@ func (c *Cache) Invalidate(ctx context.Context, id string) error {
 
 // fill runs once per user for all concurrent misses: it reads the user
 // upstream, stores it, and returns its entry for each waiter to decode.
-func (c *Cache) fill(callerCtx context.Context, id string, recheck bool) (raw []byte, err error) {
+func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, recheck bool) (raw []byte, err error) {
 	// A panic here would otherwise crash the process: singleflight re-panics
 	// on a fresh goroutine for DoChan callers.
 	defer func() {
@@ -476,7 +538,7 @@ func (c *Cache) fill(callerCtx context.Context, id string, recheck bool) (raw []
 	// flight has already stored the user; look again before spending an
 	// upstream call.
 	if recheck {
-		if e, _ := c.lookup(ctx, id); e != nil && e.fresh(time.Now(), profiling.FreshAfter(ctx)) {
+		if e, _ := c.lookup(ctx, id); e != nil && e.answers(time.Now(), r) {
 			if e.missing() {
 				return nil, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
 			}
@@ -485,7 +547,7 @@ func (c *Cache) fill(callerCtx context.Context, id string, recheck bool) (raw []
 	}
 
 	fetched := time.Now()
-	u, err := c.next.User(ctx, id)
+	u, _, err := c.next.User(ctx, id, profiling.Read{})
 	if err != nil {
 		if errors.Is(err, profiling.ErrUserNotFound) {
 			c.storeMissing(ctx, id, fetched)
@@ -509,17 +571,25 @@ func (c *Cache) fill(callerCtx context.Context, id string, recheck bool) (raw []
 	if err != nil {
 		return nil, fmt.Errorf("cache: user %q: encode: %w", id, err)
 	}
+	c.local.put(id, raw)
 	_ = c.store(ctx, id, raw, version(u), ttl) // logged; the readers have their user
 	return raw, nil
 }
 
 // lookup returns the decoded entry if Redis holds one, and nil otherwise:
 // Redis is never the reason a read fails. err reports a Redis failure (as
-// opposed to a miss) so callers can avoid asking a failing Redis twice.
+// opposed to a miss) so callers can avoid asking a failing Redis twice, and
+// can turn to the in-process copy instead.
 func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 	if c.isUnsynced(id) {
-		// Redis may hold a copy from before a change this instance made.
-		return nil, nil
+		// Redis may hold a copy from before a change this instance made:
+		// with Redis usable again (allow also lets a due probe start), a
+		// miss, whose fill stores the user afresh; otherwise a failure, so
+		// the in-process copy (which holds that change) answers.
+		if c.breaker.allow() {
+			return nil, nil
+		}
+		return nil, errBreakerOpen
 	}
 	var raw []byte
 	err := c.redisDo(ctx, func(ctx context.Context) error {
@@ -532,7 +602,7 @@ func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 		return nil, nil
 	case err != nil:
 		if !callerGone(ctx) && !errors.Is(err, errBreakerOpen) { // the caller leaving is not a Redis fault
-			c.log.WarnContext(ctx, "cache: redis read failed; asking upstream", "user_id", id, "error", err)
+			c.log.WarnContext(ctx, "cache: redis read failed", "user_id", id, "error", err)
 		}
 		return nil, err
 	}
@@ -541,6 +611,7 @@ func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 		c.log.WarnContext(ctx, "cache: undecodable entry; refilling it", "user_id", id, "error", err)
 		return nil, nil
 	}
+	c.local.put(id, raw)
 	return e, nil
 }
 
@@ -595,6 +666,7 @@ func (c *Cache) storeMissing(ctx context.Context, id string, fetched time.Time) 
 	if err != nil {
 		return
 	}
+	c.local.put(id, raw)
 	err = c.redisDo(ctx, func(ctx context.Context) error {
 		return c.rdb.Set(ctx, c.Key(id), raw, c.cfg.NegativeTTL).Err()
 	})
@@ -607,6 +679,7 @@ func (c *Cache) storeMissing(ctx context.Context, id string, fetched time.Time) 
 // wrong. If Redis cannot be told, the user is marked unsynced: reads skip
 // Redis for it, and its entry is deleted before Redis is used again.
 func (c *Cache) forget(ctx context.Context, id string) {
+	c.local.drop(id)
 	if err := c.Invalidate(ctx, id); err != nil {
 		if !errors.Is(err, errBreakerOpen) {
 			c.log.WarnContext(ctx, "cache: redis delete failed", "user_id", id, "error", err)
@@ -732,18 +805,10 @@ type cached struct {
 
 func (e *cached) missing() bool { return e.user == nil }
 
-// fresh reports whether the entry may answer, without asking upstream, a
-// caller that needs a copy read after `after`.
-func (e *cached) fresh(now, after time.Time) bool {
-	if !now.Before(e.freshUntil) {
-		return false
-	}
-	if e.missing() {
-		// A token issued after the user was found missing means it exists
-		// again: only a later miss counts.
-		return profiling.IsFreshFor(&profiling.User{}, e.fetched, after)
-	}
-	return profiling.IsFreshFor(e.user, e.fetched, after)
+// answers reports whether the entry may answer r at now without asking
+// upstream: still in its fresh period, and a copy r accepts.
+func (e *cached) answers(now time.Time, r profiling.Read) bool {
+	return now.Before(e.freshUntil) && r.Satisfies(e.user, e.fetched)
 }
 
 func version(u *profiling.User) int64 {

@@ -49,7 +49,7 @@ func TestConcurrentColdReadsMakeOneUpstreamCall(t *testing.T) {
 	for i := range readers {
 		wg.Go(func() {
 			<-start
-			results[i], errs[i] = c.User(context.Background(), want.ID)
+			results[i], _, errs[i] = c.User(context.Background(), want.ID, profiling.Read{})
 		})
 	}
 	close(start)
@@ -85,7 +85,7 @@ func TestCallerCancellingDoesNotFailTheOthers(t *testing.T) {
 	leaderCtx, cancelLeader := context.WithCancel(context.Background())
 	leaderErr := make(chan error, 1)
 	go func() {
-		_, err := c.User(leaderCtx, want.ID)
+		_, _, err := c.User(leaderCtx, want.ID, profiling.Read{})
 		leaderErr <- err
 	}()
 	upstreamCtx := <-entered
@@ -96,7 +96,7 @@ func TestCallerCancellingDoesNotFailTheOthers(t *testing.T) {
 	errs := make([]error, waiters)
 	results := make([]*profiling.User, waiters)
 	for i := range waiters {
-		wg.Go(func() { results[i], errs[i] = c.User(context.Background(), want.ID) })
+		wg.Go(func() { results[i], _, errs[i] = c.User(context.Background(), want.ID, profiling.Read{}) })
 	}
 
 	cancelLeader()
@@ -136,7 +136,7 @@ func TestCallerDeadlineWhileWaitingIsUpstreamUnavailable(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := c.User(ctx, want.ID)
+	_, _, err := c.User(ctx, want.ID, profiling.Read{})
 	if !errors.Is(err, profiling.ErrUpstreamUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("User past its deadline = %v; want ErrUpstreamUnavailable and DeadlineExceeded", err)
 	}
@@ -356,7 +356,7 @@ func TestReturnedUsersAreIndependentCopies(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			u, err := c.User(context.Background(), want.ID)
+			u, _, err := c.User(context.Background(), want.ID, profiling.Read{})
 			if err != nil {
 				t.Error(err)
 				return
@@ -377,7 +377,7 @@ func TestUpstreamErrorsPassThroughWrapped(t *testing.T) {
 	store := newFakeStore()
 	c := e.newCache(store, cache.Config{FillTimeout: 100 * time.Millisecond})
 
-	_, err := c.User(context.Background(), "auth0|nobody")
+	_, _, err := c.User(context.Background(), "auth0|nobody", profiling.Read{})
 	if !errors.Is(err, profiling.ErrUserNotFound) {
 		t.Fatalf("missing user: %v, want ErrUserNotFound", err)
 	}
@@ -387,13 +387,13 @@ func TestUpstreamErrorsPassThroughWrapped(t *testing.T) {
 	if _, err := c.UpdateUser(context.Background(), "auth0|nobody", profiling.Patch{}); !errors.Is(err, profiling.ErrUserNotFound) {
 		t.Fatalf("update of missing user: %v, want ErrUserNotFound", err)
 	}
-	if _, err := c.User(context.Background(), ""); !errors.Is(err, profiling.ErrUserNotFound) {
+	if _, _, err := c.User(context.Background(), "", profiling.Read{}); !errors.Is(err, profiling.ErrUserNotFound) {
 		t.Fatalf("empty id: %v, want ErrUserNotFound", err)
 	}
 
 	store.setUser(sampleUser("auth0|down"))
 	store.failReads(fmt.Errorf("fake store: 429: %w", profiling.ErrUpstreamUnavailable))
-	if _, err := c.User(context.Background(), "auth0|down"); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
+	if _, _, err := c.User(context.Background(), "auth0|down", profiling.Read{}); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 		t.Fatalf("upstream outage: %v, want ErrUpstreamUnavailable", err)
 	}
 
@@ -402,7 +402,7 @@ func TestUpstreamErrorsPassThroughWrapped(t *testing.T) {
 	store.failReads(nil)
 	_, release := store.holdReads()
 	defer release()
-	_, err = c.User(context.Background(), "auth0|down")
+	_, _, err = c.User(context.Background(), "auth0|down", profiling.Read{})
 	if !errors.Is(err, profiling.ErrUpstreamUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("hanging upstream: %v, want ErrUpstreamUnavailable wrapping DeadlineExceeded", err)
 	}
@@ -415,7 +415,7 @@ func TestUpstreamPanicIsAnErrorNotACrash(t *testing.T) {
 	store.panics = true
 	c := e.newCache(store, cache.Config{})
 
-	if _, err := c.User(context.Background(), "auth0|panic"); err == nil {
+	if _, _, err := c.User(context.Background(), "auth0|panic", profiling.Read{}); err == nil {
 		t.Fatal("User succeeded although the upstream read panicked")
 	}
 	if !contains(e.logs.String(), "panicked") {
@@ -430,7 +430,7 @@ func TestUpstreamReturningAnotherUserIsRefused(t *testing.T) {
 	store.users["auth0|asked"] = sampleUser("auth0|someone-else")
 	c := e.newCache(store, cache.Config{})
 
-	if u, err := c.User(context.Background(), "auth0|asked"); err == nil {
+	if u, _, err := c.User(context.Background(), "auth0|asked", profiling.Read{}); err == nil {
 		t.Fatalf("User returned %q for auth0|asked", u.ID)
 	}
 	if e.cached(t, c.Key("auth0|asked")) != "" {
@@ -477,15 +477,16 @@ func TestCopyOlderThanTheCallersTokenIsRefetchedOnce(t *testing.T) {
 	c := e.newCache(store, cache.Config{})
 	mustUser(t, c, u.ID) // cached, fetched now; last login long ago
 
-	// A token issued two seconds later, after a login the copy lacks.
-	login := time.Now().Add(2 * time.Second)
+	// A token first seen after the copy was read, from a login the copy lacks.
+	login := time.Now()
 	relogged := sampleUser(u.ID)
 	relogged.LoginsCount, relogged.LastLogin = 4, login
 	store.setUser(relogged)
 
-	ctx := profiling.WithFreshAfter(context.Background(), login)
+	time.Sleep(2 * time.Millisecond) // stores keep milliseconds
+	read := profiling.ReadForToken(profiling.Token{IssuedAt: login, FirstSeen: time.Now(), Unique: true}, time.Now())
 	for range 3 {
-		got, err := c.User(ctx, u.ID)
+		got, _, err := c.User(context.Background(), u.ID, read)
 		if err != nil {
 			t.Fatal(err)
 		}

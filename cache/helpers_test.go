@@ -59,7 +59,12 @@ func (f *fakeStore) holdReads() (entered <-chan context.Context, release func())
 	return f.entered, func() { once.Do(func() { close(gate) }) }
 }
 
-func (f *fakeStore) User(ctx context.Context, id string) (*profiling.User, error) {
+func (f *fakeStore) User(ctx context.Context, id string, _ profiling.Read) (*profiling.User, profiling.ReadInfo, error) {
+	u, err := f.user(ctx, id)
+	return u, profiling.ReadInfo{}, err
+}
+
+func (f *fakeStore) user(ctx context.Context, id string) (*profiling.User, error) {
 	f.gets.Add(1)
 	f.mu.Lock()
 	gate, entered, getErr, panics := f.gate, f.entered, f.getErr, f.panics
@@ -67,6 +72,11 @@ func (f *fakeStore) User(ctx context.Context, id string) (*profiling.User, error
 	if panics {
 		panic("fake store: malformed upstream user")
 	}
+	// The read sees upstream as it is when the call arrives; the gate holds
+	// its answer on the way back, as a slow network would.
+	f.mu.Lock()
+	u, ok := f.users[id]
+	f.mu.Unlock()
 	if gate != nil {
 		entered <- ctx
 		select {
@@ -78,9 +88,6 @@ func (f *fakeStore) User(ctx context.Context, id string) (*profiling.User, error
 	if getErr != nil {
 		return nil, getErr
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	u, ok := f.users[id]
 	if !ok {
 		return nil, fmt.Errorf("fake store: user %q: %w", id, profiling.ErrUserNotFound)
 	}
@@ -265,7 +272,7 @@ func (e *env) cached(t testing.TB, key string) string {
 // mustUser reads id through c and fails the test on error.
 func mustUser(t testing.TB, c *cache.Cache, id string) *profiling.User {
 	t.Helper()
-	u, err := c.User(context.Background(), id)
+	u, _, err := c.User(context.Background(), id, profiling.Read{})
 	if err != nil {
 		t.Fatalf("User(%q): %v", id, err)
 	}

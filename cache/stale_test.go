@@ -31,18 +31,17 @@ func TestUpstreamDownServesStaleCopyFlaggedAndCounted(t *testing.T) {
 	pastFreshness(ttl)
 	store.failReads(errOutage)
 
-	// Nobody to flag it: the stale copy is not served.
-	if _, err := c.User(context.Background(), want.ID); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
-		t.Fatalf("read without a stale note: %v, want ErrUpstreamUnavailable", err)
+	// A caller that cannot flag it (the write path): not served.
+	if _, _, err := c.User(context.Background(), want.ID, profiling.Read{}); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
+		t.Fatalf("read without AllowStale: %v, want ErrUpstreamUnavailable", err)
 	}
-	ctx, note := profiling.WithStaleNote(context.Background())
-	u, err := c.User(ctx, want.ID)
+	u, info, err := c.User(context.Background(), want.ID, allowStale)
 	if err != nil {
 		t.Fatalf("read with upstream down and a stale copy: %v", err)
 	}
 	sameJSON(t, u, want)
-	if age, stale := note.Stale(); !stale || age < ttl {
-		t.Fatalf("stale note = (%v, %v), want flagged with an age of at least %v", age, stale, ttl)
+	if !info.Stale || info.Age < ttl {
+		t.Fatalf("read info = %+v, want flagged stale with an age of at least %v", info, ttl)
 	}
 	if n := metricValue(t, reg, "bff_cache_stale_served_total"); n != 1 {
 		t.Fatalf("bff_cache_stale_served_total = %v, want 1", n)
@@ -50,9 +49,9 @@ func TestUpstreamDownServesStaleCopyFlaggedAndCounted(t *testing.T) {
 
 	// Upstream back: a fresh read, not flagged.
 	store.failReads(nil)
-	ctx, note = profiling.WithStaleNote(context.Background())
-	sameJSON(t, mustUserCtx(t, c, ctx, want.ID), want)
-	if _, stale := note.Stale(); stale {
+	u, info = mustRead(t, c, want.ID, allowStale)
+	sameJSON(t, u, want)
+	if info.Stale {
 		t.Fatal("a read with upstream back was flagged stale")
 	}
 }
@@ -69,24 +68,22 @@ func TestUpstreamHangServesStaleAfterUpstreamWaitAndFailsUncachedUsers(t *testin
 	_, release := store.holdReads()
 	defer release()
 
-	ctx, note := profiling.WithStaleNote(context.Background())
-	sameJSON(t, mustUserCtx(t, c, ctx, cached.ID), cached)
-	if _, stale := note.Stale(); !stale {
+	u, info := mustRead(t, c, cached.ID, allowStale)
+	sameJSON(t, u, cached)
+	if !info.Stale {
 		t.Fatal("answer while upstream hangs was not flagged stale")
 	}
 	// No copy to fall back on: unavailable, although the hung read (whose
 	// FillTimeout is a minute) is still going.
-	_, err := c.User(ctx, uncached.ID)
+	_, _, err := c.User(context.Background(), uncached.ID, allowStale)
 	if !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 		t.Fatalf("uncached user while upstream hangs: %v, want ErrUpstreamUnavailable", err)
 	}
 	release()
 	// The fills went on without their readers and refreshed the cache.
 	eventually(t, "the hung fill to refresh the cache", func() bool {
-		ctx, note := profiling.WithStaleNote(context.Background())
-		u, err := c.User(ctx, uncached.ID)
-		_, stale := note.Stale()
-		return err == nil && u.ID == uncached.ID && !stale
+		u, info, err := c.User(context.Background(), uncached.ID, allowStale)
+		return err == nil && u.ID == uncached.ID && !info.Stale
 	})
 }
 
@@ -101,10 +98,11 @@ func TestCopyOlderThanTheTokenIsServedStaleWhenUpstreamIsDown(t *testing.T) {
 	mustUser(t, c, want.ID)
 	store.failReads(errOutage)
 
-	ctx := profiling.WithFreshAfter(context.Background(), time.Now().Add(2*time.Second))
-	ctx, note := profiling.WithStaleNote(ctx)
-	sameJSON(t, mustUserCtx(t, c, ctx, want.ID), want)
-	if _, stale := note.Stale(); !stale {
+	time.Sleep(2 * time.Millisecond) // stores keep milliseconds
+	newer := profiling.ReadForToken(profiling.Token{IssuedAt: time.Now(), FirstSeen: time.Now(), Unique: true}, time.Now())
+	u, info := mustRead(t, c, want.ID, newer)
+	sameJSON(t, u, want)
+	if !info.Stale {
 		t.Fatal("a copy older than the token, served with upstream down, was not flagged")
 	}
 	if n := store.gets.Load(); n != 2 {
@@ -125,12 +123,8 @@ func TestStaleCopiesHaveAHardLimit(t *testing.T) {
 			mustUser(t, c, want.ID)
 			pastFreshness(ttl + max(maxStale, 0))
 			store.failReads(errOutage)
-			ctx, note := profiling.WithStaleNote(context.Background())
-			if _, err := c.User(ctx, want.ID); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
+			if _, _, err := c.User(context.Background(), want.ID, allowStale); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 				t.Fatalf("read with only a copy beyond the limit: %v, want ErrUpstreamUnavailable", err)
-			}
-			if _, stale := note.Stale(); stale {
-				t.Fatal("flagged stale although nothing was served")
 			}
 		})
 	}
@@ -147,12 +141,8 @@ func TestDeletedUserIsNotServedStale(t *testing.T) {
 	mustUser(t, c, want.ID)
 	pastFreshness(ttl)
 	store.deleteUser(want.ID)
-	ctx, note := profiling.WithStaleNote(context.Background())
-	if _, err := c.User(ctx, want.ID); !errors.Is(err, profiling.ErrUserNotFound) {
+	if _, _, err := c.User(context.Background(), want.ID, allowStale); !errors.Is(err, profiling.ErrUserNotFound) {
 		t.Fatalf("read of a deleted user: %v, want ErrUserNotFound", err)
-	}
-	if _, stale := note.Stale(); stale {
-		t.Fatal("a deleted user was served from a stale copy")
 	}
 }
 
@@ -164,7 +154,7 @@ func TestMissingUsersAreRememberedBrieflyAndClearedOnWrite(t *testing.T) {
 	c := e.newCache(store, cache.Config{NegativeTTL: time.Hour})
 
 	for range 3 {
-		if _, err := c.User(context.Background(), id); !errors.Is(err, profiling.ErrUserNotFound) {
+		if _, _, err := c.User(context.Background(), id, profiling.Read{}); !errors.Is(err, profiling.ErrUserNotFound) {
 			t.Fatalf("missing user: %v, want ErrUserNotFound", err)
 		}
 	}
@@ -172,8 +162,9 @@ func TestMissingUsersAreRememberedBrieflyAndClearedOnWrite(t *testing.T) {
 		t.Fatalf("3 reads of a missing user made %d upstream calls, want 1", n)
 	}
 	// A token issued after the user was found missing means it exists now.
-	fresher := profiling.WithFreshAfter(context.Background(), time.Now().Add(time.Second))
-	c.User(fresher, id)
+	time.Sleep(2 * time.Millisecond) // stores keep milliseconds
+	fresher := profiling.ReadForToken(profiling.Token{IssuedAt: time.Now(), FirstSeen: time.Now(), Unique: true}, time.Now())
+	c.User(context.Background(), id, fresher)
 	if n := store.gets.Load(); n != 2 {
 		t.Fatalf("a token newer than the negative entry made %d upstream calls in all, want 2", n)
 	}
@@ -198,7 +189,7 @@ func TestMissingUsersAreForgottenAfterNegativeTTL(t *testing.T) {
 	const negativeTTL = 50 * time.Millisecond
 	c := e.newCache(store, cache.Config{NegativeTTL: negativeTTL})
 	id := "auth0|later"
-	c.User(context.Background(), id)
+	c.User(context.Background(), id, profiling.Read{})
 	pastFreshness(negativeTTL)
 	store.setUser(sampleUser(id))
 	if u := mustUser(t, c, id); u.ID != id {
@@ -242,11 +233,15 @@ func TestFailedUpdateDropsTheEntryUnlessNothingChanged(t *testing.T) {
 	}
 }
 
-func mustUserCtx(t testing.TB, c *cache.Cache, ctx context.Context, id string) *profiling.User {
+// allowStale is a reader that can flag a stale answer, as the GraphQL
+// layer does.
+var allowStale = profiling.Read{AllowStale: true}
+
+func mustRead(t testing.TB, c *cache.Cache, id string, r profiling.Read) (*profiling.User, profiling.ReadInfo) {
 	t.Helper()
-	u, err := c.User(ctx, id)
+	u, info, err := c.User(context.Background(), id, r)
 	if err != nil {
-		t.Fatalf("User(%q): %v", id, err)
+		t.Fatalf("User(%q, %+v): %v", id, r, err)
 	}
-	return u
+	return u, info
 }

@@ -53,7 +53,7 @@ func TestFillNeverReplacesANewerWrite(t *testing.T) {
 		emu.SetFault(auth0emu.RouteGetUser, auth0emu.Fault{Processed: processed, Hold: hold, Times: 1})
 		filled := make(chan error, 1)
 		go func() {
-			_, err := c.User(ctx, id) // its answer predates the write, which is fine for it
+			_, _, err := c.User(ctx, id, profiling.Read{}) // its answer predates the write, which is fine for it
 			filled <- err
 		}()
 		<-processed // the GET has read the user as it was

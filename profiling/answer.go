@@ -131,7 +131,8 @@ func (r *Rules) Answer(u *User, answers map[string]any, interaction string, now 
 
 // Skip records that the user chose not to answer keys now: they are not
 // pending again until the policy's cool-down has passed. It returns every
-// problem and an empty patch, or the patch (app_metadata bookkeeping only).
+// problem and an empty patch, or the patch (app_metadata bookkeeping only;
+// empty when no key needed a record).
 func (r *Rules) Skip(u *User, keys []string, interaction string, now time.Time) (Patch, []FieldError) {
 	if u == nil {
 		u = &User{}
@@ -147,9 +148,19 @@ func (r *Rules) Skip(u *User, keys []string, interaction string, now time.Time) 
 	if len(keys) == 0 {
 		return Patch{}, nil
 	}
+	// A field already known is never asked, and one skipped within the
+	// cool-down is not asked yet (a repeated "not now" is a retry): neither
+	// needs a record, so skipping them writes nothing.
+	profile := r.Profile(u, now)
 	bk := editBookkeeping(u.AppMetadata)
 	for _, k := range keys {
+		if v, _ := profile.Value(k); v.Known || profile.skippedNow(k) {
+			continue
+		}
 		bk.skip(k, now, interaction)
+	}
+	if !bk.changed {
+		return Patch{}, nil
 	}
 	return Patch{AppMetadata: map[string]any{BookkeepingKey: bk.root}}, nil
 }

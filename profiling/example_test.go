@@ -11,7 +11,9 @@ import (
 // staticStore serves one user and prints what would be written.
 type staticStore struct{ user *profiling.User }
 
-func (s staticStore) User(context.Context, string) (*profiling.User, error) { return s.user, nil }
+func (s staticStore) User(context.Context, string, profiling.Read) (*profiling.User, profiling.ReadInfo, error) {
+	return s.user, profiling.ReadInfo{}, nil
+}
 
 func (s staticStore) UpdateUser(_ context.Context, _ string, p profiling.Patch) (*profiling.User, error) {
 	fmt.Println("write user_metadata:", p.UserMetadata)
@@ -37,22 +39,23 @@ func Example() {
 		ID: "google-oauth2|1", GivenName: "Ada", FamilyName: "Lovelace",
 		LoginsCount: 2, CreatedAt: now.Add(-48 * time.Hour),
 	}
-	svc := profiling.NewService(rules, staticStore{user}, func() time.Time { return now })
+	svc := profiling.NewService(rules, staticStore{user}, profiling.NoLocks{}, func() time.Time { return now })
 
-	profile, _ := svc.Profile(context.Background(), user.ID)
+	// A request's read requirements come from its access token.
+	read := profiling.ReadForToken(profiling.Token{IssuedAt: now.Add(-time.Minute)}, now)
+	profile, _, _ := svc.Profile(context.Background(), user.ID, read)
 	pending, _ := profile.Pending("", nil)
 	fmt.Println("stage:", profile.Stage)
 	for _, p := range pending {
 		fmt.Printf("ask %s (%s): %s\n", p.Field.Key, p.Field.Type, p.Reason)
 	}
 
-	_, problems, _ := svc.Answer(context.Background(), user.ID, map[string]any{"company": "", "phone": "12"}, "")
-	for _, p := range problems {
+	out, _ := svc.Answer(context.Background(), user.ID, read, map[string]any{"company": "", "phone": "12"}, "")
+	for _, p := range out.Problems {
 		fmt.Println("problem:", p.Key, p.Code, p.Message)
 	}
-	profile, _, _ = svc.Answer(context.Background(), user.ID, map[string]any{"company": " Analytical Engines "}, "")
-	pending, _ = profile.Pending("", nil)
-	fmt.Println("next:", pending[0].Field.Key)
+	out, _ = svc.Answer(context.Background(), user.ID, read, map[string]any{"company": " Analytical Engines "}, "")
+	fmt.Println("next:", out.Pending[0].Field.Key)
 	// Output:
 	// stage: returning
 	// ask company (TEXT): Asked on your second visit

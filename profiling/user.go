@@ -1,6 +1,9 @@
 package profiling
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
 // User is the service's own snapshot of one identity-provider user. Adapters
 // convert to it at the boundary, so no SDK type is ever cached or shared.
@@ -48,7 +51,31 @@ type Patch struct {
 	AppMetadata  map[string]any
 }
 
-// IsEmpty reports whether the patch changes nothing.
+// IsEmpty reports whether the patch holds no key at all.
 func (p Patch) IsEmpty() bool {
 	return len(p.UserMetadata) == 0 && len(p.AppMetadata) == 0
+}
+
+// Changes reports whether applying p to u would change anything: a write
+// that changes nothing is not worth one of Auth0's rate-limited calls.
+func (p Patch) Changes(u *User) bool {
+	return changesMetadata(p.UserMetadata, u.UserMetadata) || changesMetadata(p.AppMetadata, u.AppMetadata)
+}
+
+// changesMetadata compares a patch's top-level keys with the stored ones:
+// Auth0 replaces each key's value whole, and a nil value deletes the key.
+func changesMetadata(patch, stored map[string]any) bool {
+	for k, v := range patch {
+		old, present := stored[k]
+		if v == nil {
+			if present {
+				return true
+			}
+			continue
+		}
+		if !present || !reflect.DeepEqual(old, v) {
+			return true
+		}
+	}
+	return false
 }

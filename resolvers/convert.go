@@ -44,18 +44,6 @@ func derefAny(v any) any {
 	return v
 }
 
-// validContext is the interaction context to compute a payload's next
-// fields in: the input's, unless the input's context itself was refused (its
-// userError is the answer then; pendingFields falls back to no context).
-func validContext(interaction string, problems []profiling.FieldError) string {
-	for _, p := range problems {
-		if p.Key == contextInputField {
-			return ""
-		}
-	}
-	return interaction
-}
-
 func userErrors(problems []profiling.FieldError) []model.UserError {
 	out := make([]model.UserError, 0, len(problems))
 	for _, p := range problems {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/progressive-profiling/bff/auth"
 	"github.com/progressive-profiling/bff/profiling"
@@ -22,33 +23,64 @@ type Resolver struct {
 // viewerProfile returns the signed-in user's profile, loading it at most once
 // per request however many fields ask for it.
 func (r *Resolver) viewerProfile(ctx context.Context) (*profiling.Profile, error) {
-	ctx, userID, err := viewer(ctx)
+	userID, read, err := viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if memo, ok := ctx.Value(memoKey{}).(*requestMemo); ok {
-		memo.once.Do(func() { memo.profile, memo.err = r.service.Profile(ctx, userID) })
-		return memo.profile, memo.err
+	memo, ok := ctx.Value(memoKey{}).(*requestMemo)
+	if !ok {
+		memo = &requestMemo{}
 	}
-	return r.service.Profile(ctx, userID)
+	memo.once.Do(func() {
+		var info profiling.ReadInfo
+		memo.profile, info, memo.err = r.service.Profile(ctx, userID, read)
+		memo.noteRead(info)
+	})
+	return memo.profile, memo.err
 }
 
-// viewer returns the signed-in user's id, or UNAUTHENTICATED, and a context
-// asking the stores for a copy of the user no older than the access token
-// (a newer token may follow a login that moved the user's stage on).
-func viewer(ctx context.Context) (context.Context, string, error) {
+// viewer returns the signed-in user's id and what a read of them needs so
+// that their token's login shows (see profiling.ReadForToken), or
+// UNAUTHENTICATED.
+func viewer(ctx context.Context) (string, profiling.Read, error) {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
-		return ctx, "", errUnauthenticated()
+		return "", profiling.Read{}, errUnauthenticated()
 	}
-	return profiling.WithFreshAfter(ctx, p.IssuedAt), p.UserID, nil
+	return p.UserID, profiling.ReadForToken(profiling.Token{
+		IssuedAt: p.IssuedAt, FirstSeen: p.FirstSeen, Unique: p.Unique, LoginsCount: p.LoginsCount,
+	}, time.Now()), nil
 }
 
-// requestMemo holds the one profile read a request makes.
+// requestMemo holds the one profile read a request makes, and whether any
+// answer of the request came from a stale copy (see staleExtension).
 type requestMemo struct {
 	once    sync.Once
 	profile *profiling.Profile
 	err     error
+
+	mu    sync.Mutex
+	stale *profiling.ReadInfo // the oldest stale read, if any
+}
+
+func (m *requestMemo) noteRead(info profiling.ReadInfo) {
+	if !info.Stale {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stale == nil || info.Age > m.stale.Age {
+		m.stale = &info
+	}
+}
+
+func (m *requestMemo) staleRead() (profiling.ReadInfo, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stale == nil {
+		return profiling.ReadInfo{}, false
+	}
+	return *m.stale, true
 }
 
 type memoKey struct{}

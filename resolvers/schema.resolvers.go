@@ -15,37 +15,28 @@ import (
 )
 
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error) {
-	ctx, userID, err := viewer(ctx)
+	userID, read, err := viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
 	interaction, answers := splitContext(input)
-	profile, problems, err := r.service.Answer(ctx, userID, answers, interaction)
+	out, err := r.service.Answer(ctx, userID, read, answers, interaction)
 	if err != nil {
 		return nil, err
 	}
-	pending, err := profile.Pending(validContext(interaction, problems), nil)
-	if err != nil {
-		return nil, err
-	}
-	return &model.UpdateProfilePayload{Viewer: profile, PendingFields: pending, UserErrors: userErrors(problems)}, nil
+	return &model.UpdateProfilePayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
 }
 
 func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error) {
-	ctx, userID, err := viewer(ctx)
+	userID, read, err := viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	interaction := deref(input.Context)
-	profile, problems, err := r.service.Skip(ctx, userID, input.Keys, interaction)
+	out, err := r.service.Skip(ctx, userID, read, input.Keys, deref(input.Context))
 	if err != nil {
 		return nil, err
 	}
-	pending, err := profile.Pending(validContext(interaction, problems), nil)
-	if err != nil {
-		return nil, err
-	}
-	return &model.SkipFieldsPayload{Viewer: profile, PendingFields: pending, UserErrors: userErrors(problems)}, nil
+	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
 }
 
 func (r *profileFieldResolver) Key(ctx context.Context, obj *profiling.PendingField) (string, error) {

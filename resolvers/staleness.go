@@ -5,8 +5,6 @@ import (
 	"math"
 
 	"github.com/99designs/gqlgen/graphql"
-
-	"github.com/progressive-profiling/bff/profiling"
 )
 
 // staleExtension flags a response built from a copy of the user that the
@@ -15,8 +13,7 @@ import (
 //	"extensions": {"stale": {"ageSeconds": 754}}
 //
 // ageSeconds is how long ago the copy was read from the identity provider.
-// It installs the request's profiling.StaleNote, which is also what allows
-// the cache to answer from a stale copy at all.
+// The reads record it in the request's memo (profiling.ReadInfo).
 type staleExtension struct{}
 
 var (
@@ -27,16 +24,19 @@ var (
 func (staleExtension) ExtensionName() string                   { return "StaleFlag" }
 func (staleExtension) Validate(graphql.ExecutableSchema) error { return nil }
 func (staleExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	ctx, note := profiling.WithStaleNote(ctx)
 	resp := next(ctx)
 	if resp == nil {
 		return nil
 	}
-	if age, stale := note.Stale(); stale {
+	memo, _ := ctx.Value(memoKey{}).(*requestMemo)
+	if memo == nil {
+		return resp
+	}
+	if info, stale := memo.staleRead(); stale {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}
-		resp.Extensions["stale"] = map[string]any{"ageSeconds": int64(math.Ceil(age.Seconds()))}
+		resp.Extensions["stale"] = map[string]any{"ageSeconds": int64(math.Ceil(info.Age.Seconds()))}
 	}
 	return resp
 }
