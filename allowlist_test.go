@@ -610,11 +610,11 @@ func allowListCases() []allowListCase {
 	add("wrong type/variables", "subscribed object", true, updateVars(map[string]any{"subscribed": map[string]any{"a": true}}), gqlRefusal)
 	add("wrong type/variables", "context object", true, updateVars(map[string]any{"firstName": "Ctx", "context": map[string]any{"$where": "1"}}), gqlRefusal)
 	add("wrong type/variables", "context list", true, updateVars(map[string]any{"firstName": "Ctx", "context": []any{"a", "b"}}), gqlRefusal)
-	// gqlparser treats a JSON number (decoded as json.Number) as a String,
-	// so a number arrives as its digits; the domain then validates it as
-	// text like any other answer: it is never more than a string.
-	add("wrong type/variables", "title 12345", true, updateVars(map[string]any{"title": 12345}), saved("title", "12345"))
-	add("wrong type/variables", "phone as a number", true, updateVars(map[string]any{"phone": 14155550123}), refusedWith("INVALID_PHONE"))
+	// A JSON number is not a String (gqlparser would take it as one, and
+	// gqlgen would save its digits; resolvers/coercion.go refuses it).
+	add("wrong type/variables", "title 12345", true, updateVars(map[string]any{"title": 12345}), gqlRefusal)
+	add("wrong type/variables", "phone as a number", true, updateVars(map[string]any{"phone": 14155550123}), gqlRefusal)
+	add("wrong type/variables", "context as a number", true, updateVars(map[string]any{"company": "Num", "context": 1}), gqlRefusal)
 	add("wrong type/literal", "firstName 123", true, updateInline(`firstName: 123`), gqlRefusal)
 	add("wrong type/literal", "firstName object", true, updateInline(`firstName: {email: "x"}`), gqlRefusal)
 	add("wrong type/literal", "firstName list", true, updateInline(`firstName: ["a"]`), gqlRefusal)

@@ -79,6 +79,8 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		srv.SetDisableSuggestion(true)
 	}
 	srv.SetParserTokenLimit(o.ParserTokenLimit)
+	srv.SetValidationRulesFn(validationRules) // Int literals are 32-bit; see coercion.go
+	srv.Use(&strictVariables{})               // so are Int variables, and a String is a string
 	srv.Use(&operationLimits{
 		maxDepth: o.MaxDepth, maxAliases: o.MaxAliases, maxComplexity: o.ComplexityLimit,
 		introspection: o.Introspection, metrics: metrics,
