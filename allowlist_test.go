@@ -707,8 +707,8 @@ func allowListCases() []allowListCase {
 
 	// 9. Transports, batching and operation selection.
 	mutationLiteral := `mutation M { updateProfile(input: {firstName: "Transport"}) ` + alResult + ` }`
-	add("transport", "mutation via GET", true, getQuery(url.Values{"query": {mutationLiteral}}), outcome{status: http.StatusNotAcceptable})
-	add("transport", "mutation via GET with operationName", true, getQuery(url.Values{"query": {`query Q { viewer { id } } ` + mutationLiteral}, "operationName": {"M"}}), outcome{status: http.StatusNotAcceptable})
+	add("transport", "mutation via GET", true, getQuery(url.Values{"query": {mutationLiteral}}), outcome{status: http.StatusMethodNotAllowed})
+	add("transport", "mutation via GET with operationName", true, getQuery(url.Values{"query": {`query Q { viewer { id } } ` + mutationLiteral}, "operationName": {"M"}}), outcome{status: http.StatusMethodNotAllowed})
 	add("transport", "form post", true, postAs("application/x-www-form-urlencoded", url.Values{"query": {mutationLiteral}}.Encode()), outcome{status: http.StatusBadRequest})
 	add("transport", "text/plain post", true, postAs("text/plain", `{"query":`+jsonString(mutationLiteral)+`}`), outcome{status: http.StatusBadRequest})
 	add("transport", "application/graphql post", true, postAs("application/graphql", mutationLiteral), outcome{status: http.StatusBadRequest})
@@ -724,10 +724,12 @@ func allowListCases() []allowListCase {
 		req := postJSON(`{"query":`+jsonString(mutationLiteral)+`}`)(base, token)
 		req.Method = http.MethodPut
 		return req
-	}, outcome{status: http.StatusBadRequest})
+	}, outcome{status: http.StatusMethodNotAllowed})
 	add("transport", "batched array body", true, postJSON(`[{"query":`+jsonString(mutationLiteral)+`},{"query":`+jsonString(`mutation { updateProfile(input: {email: "x"}) `+alResult+` }`)+`}]`), outcome{status: http.StatusBadRequest})
 	add("transport", "second JSON object after the first", true,
-		postJSON(`{"query":"{ viewer { id } }"}{"query":`+jsonString(mutationLiteral)+`}`), outcome{status: http.StatusOK, gqlError: false})
+		postJSON(`{"query":"{ viewer { id } }"}{"query":`+jsonString(mutationLiteral)+`}`), outcome{status: http.StatusBadRequest})
+	add("transport", "mutation, then a second JSON object", true,
+		postJSON(`{"query":`+jsonString(mutationLiteral)+`} {"query":"{ viewer { id } }"}`), outcome{status: http.StatusBadRequest})
 	add("operationName", "selects the query, not the mutation", true,
 		operationNamed(`query Q { viewer { id } } `+mutationLiteral, "Q"), outcome{status: http.StatusOK})
 	add("operationName", "missing with two operations", true,
