@@ -514,4 +514,3 @@ stages:
 		t.Errorf("message has %d lines, want one per problem:\n%s", len(lines), err)
 	}
 }
-
