@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -194,4 +195,18 @@ func TestTransportRefusals(t *testing.T) {
 		t.Errorf("%s moved by %v after two 413s, want 2", bodyRefusals, got)
 	}
 
+}
+
+// TestREADMEListsEveryLimit: the README's table of extensions.limit holds
+// every value the endpoint can produce.
+func TestREADMEListsEveryLimit(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range resolvers.RefusalLimits() {
+		if !strings.Contains(string(readme), "\n| `"+l+"` |") {
+			t.Errorf("README.md's extensions.limit table has no row for %q", l)
+		}
+	}
 }

@@ -62,7 +62,9 @@ const (
 	LimitBody          = "body"
 )
 
-func refusalLimits() []string {
+// RefusalLimits lists every value of extensions.limit and of the refusal
+// metric's "limit" label.
+func RefusalLimits() []string {
 	return []string{LimitDepth, LimitAliases, LimitComplexity, LimitTokens, LimitIntrospection, LimitMethod, LimitContentType, LimitBody}
 }
 
@@ -80,10 +82,10 @@ func newEndpointMetrics(reg prometheus.Registerer) *endpointMetrics {
 		}, []string{"field"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RefusedOperationsMetric,
-			Help: "GraphQL requests refused before any resolver ran, by limit: " + strings.Join(refusalLimits(), ", ") + ".",
+			Help: "GraphQL requests refused before any resolver ran, by limit: " + strings.Join(RefusalLimits(), ", ") + ".",
 		}, []string{"limit"}),
 	}
-	for _, l := range refusalLimits() {
+	for _, l := range RefusalLimits() {
 		m.refused.WithLabelValues(l)
 	}
 	if reg != nil {
