@@ -610,11 +610,11 @@ func allowListCases() []allowListCase {
 	add("wrong type/variables", "subscribed object", true, updateVars(map[string]any{"subscribed": map[string]any{"a": true}}), gqlRefusal)
 	add("wrong type/variables", "context object", true, updateVars(map[string]any{"firstName": "Ctx", "context": map[string]any{"$where": "1"}}), gqlRefusal)
 	add("wrong type/variables", "context list", true, updateVars(map[string]any{"firstName": "Ctx", "context": []any{"a", "b"}}), gqlRefusal)
-	// gqlparser treats a JSON number (decoded as json.Number) as a String,
-	// so a number arrives as its digits; the domain then validates it as
-	// text like any other answer: it is never more than a string.
-	add("wrong type/variables", "title 12345", true, updateVars(map[string]any{"title": 12345}), saved("title", "12345"))
-	add("wrong type/variables", "phone as a number", true, updateVars(map[string]any{"phone": 14155550123}), refusedWith("INVALID_PHONE"))
+	// A JSON number is not a String (gqlparser would take it as one, and
+	// gqlgen would save its digits; resolvers/coercion.go refuses it).
+	add("wrong type/variables", "title 12345", true, updateVars(map[string]any{"title": 12345}), gqlRefusal)
+	add("wrong type/variables", "phone as a number", true, updateVars(map[string]any{"phone": 14155550123}), gqlRefusal)
+	add("wrong type/variables", "context as a number", true, updateVars(map[string]any{"company": "Num", "context": 1}), gqlRefusal)
 	add("wrong type/literal", "firstName 123", true, updateInline(`firstName: 123`), gqlRefusal)
 	add("wrong type/literal", "firstName object", true, updateInline(`firstName: {email: "x"}`), gqlRefusal)
 	add("wrong type/literal", "firstName list", true, updateInline(`firstName: ["a"]`), gqlRefusal)
@@ -707,8 +707,8 @@ func allowListCases() []allowListCase {
 
 	// 9. Transports, batching and operation selection.
 	mutationLiteral := `mutation M { updateProfile(input: {firstName: "Transport"}) ` + alResult + ` }`
-	add("transport", "mutation via GET", true, getQuery(url.Values{"query": {mutationLiteral}}), outcome{status: http.StatusNotAcceptable})
-	add("transport", "mutation via GET with operationName", true, getQuery(url.Values{"query": {`query Q { viewer { id } } ` + mutationLiteral}, "operationName": {"M"}}), outcome{status: http.StatusNotAcceptable})
+	add("transport", "mutation via GET", true, getQuery(url.Values{"query": {mutationLiteral}}), outcome{status: http.StatusMethodNotAllowed})
+	add("transport", "mutation via GET with operationName", true, getQuery(url.Values{"query": {`query Q { viewer { id } } ` + mutationLiteral}, "operationName": {"M"}}), outcome{status: http.StatusMethodNotAllowed})
 	add("transport", "form post", true, postAs("application/x-www-form-urlencoded", url.Values{"query": {mutationLiteral}}.Encode()), outcome{status: http.StatusBadRequest})
 	add("transport", "text/plain post", true, postAs("text/plain", `{"query":`+jsonString(mutationLiteral)+`}`), outcome{status: http.StatusBadRequest})
 	add("transport", "application/graphql post", true, postAs("application/graphql", mutationLiteral), outcome{status: http.StatusBadRequest})
@@ -724,10 +724,12 @@ func allowListCases() []allowListCase {
 		req := postJSON(`{"query":`+jsonString(mutationLiteral)+`}`)(base, token)
 		req.Method = http.MethodPut
 		return req
-	}, outcome{status: http.StatusBadRequest})
+	}, outcome{status: http.StatusMethodNotAllowed})
 	add("transport", "batched array body", true, postJSON(`[{"query":`+jsonString(mutationLiteral)+`},{"query":`+jsonString(`mutation { updateProfile(input: {email: "x"}) `+alResult+` }`)+`}]`), outcome{status: http.StatusBadRequest})
 	add("transport", "second JSON object after the first", true,
-		postJSON(`{"query":"{ viewer { id } }"}{"query":`+jsonString(mutationLiteral)+`}`), outcome{status: http.StatusOK, gqlError: false})
+		postJSON(`{"query":"{ viewer { id } }"}{"query":`+jsonString(mutationLiteral)+`}`), outcome{status: http.StatusBadRequest})
+	add("transport", "mutation, then a second JSON object", true,
+		postJSON(`{"query":`+jsonString(mutationLiteral)+`} {"query":"{ viewer { id } }"}`), outcome{status: http.StatusBadRequest})
 	add("operationName", "selects the query, not the mutation", true,
 		operationNamed(`query Q { viewer { id } } `+mutationLiteral, "Q"), outcome{status: http.StatusOK})
 	add("operationName", "missing with two operations", true,

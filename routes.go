@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,7 +18,7 @@ import (
 )
 
 // maxBodyBytes caps a GraphQL request body; real operations are a few KiB.
-const maxBodyBytes = 64 << 10
+const maxBodyBytes = resolvers.DefaultMaxBodyBytes
 
 // serverDeps is everything the HTTP layer needs, built by run.
 type serverDeps struct {
@@ -48,10 +44,11 @@ func newServer(d serverDeps) http.Handler {
 		MaxAliases:       d.cfg.GraphQLMaxAliases,
 		ComplexityLimit:  d.cfg.GraphQLMaxComplexity,
 		ParserTokenLimit: d.cfg.GraphQLMaxTokens,
+		MaxBodyBytes:     maxBodyBytes, // 413, counted on /metrics
 		Logger:           d.log,
 		Metrics:          d.metrics,
 	})
-	mux.Handle("/graphql", withDeadline(requestDeadline, capBody(auth.Middleware(d.verifier, d.log, api))))
+	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, api)))
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -107,43 +104,6 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// capBody refuses a body over maxBodyBytes with 413 before the GraphQL layer
-// reads a byte of it, whether or not the client declared its length.
-func capBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > maxBodyBytes {
-			tooLarge(w)
-			return
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-			var over *http.MaxBytesError
-			switch {
-			case errors.As(err, &over):
-				tooLarge(w)
-				return
-			case err != nil: // the client went away or stalled past ReadTimeout
-				writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []map[string]any{{
-					"message":    "The request body could not be read.",
-					"extensions": map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"},
-				}}})
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// tooLarge answers like the GraphQL endpoint's other limits: code
-// GRAPHQL_VALIDATION_FAILED, the limit named in extensions.
-func tooLarge(w http.ResponseWriter) {
-	writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []map[string]any{{
-		"message":    fmt.Sprintf("The request body is larger than %d bytes, the body size limit.", maxBodyBytes),
-		"extensions": map[string]any{"code": "GRAPHQL_VALIDATION_FAILED", "limit": "body", "max": maxBodyBytes},
-	}}})
 }
 
 // noOriginWhenUnset returns nil (rs/cors then uses the list) when origins

@@ -33,8 +33,8 @@ func SeedUsers() []NewUser { return SeedUsersAt(time.Now()) }
 //  3. returning@example.com: database, names answered in user_metadata
 //     (first_name, last_name) with the service's bookkeeping in
 //     app_metadata.progressive_profiling.collected, roles ["beta-tester"],
-//     three logins, created 45 days ago (returning asks company and title;
-//     the next login makes it engaged).
+//     three logins, created 45 days ago: already engaged (two logins and 30
+//     days), so returning's company and title and engaged's phone are asked.
 //  4. enriched@example.com: database, app_metadata.enrichment with company
 //     Initech and title Staff Engineer, one login (company and title are
 //     never asked).

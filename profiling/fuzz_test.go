@@ -12,7 +12,7 @@ import (
 )
 
 // FuzzParseRules feeds arbitrary files to the loader. It must never panic;
-// every refusal must be a one-line *RulesError naming the file; whatever it
+// every problem of a refusal must be a one-line *RulesError naming the file; whatever it
 // accepts must be usable: evaluating, answering and skipping work.
 // Seeds: testdata/fuzz/FuzzParseRules plus the ones added here.
 func FuzzParseRules(f *testing.F) {
@@ -22,13 +22,15 @@ func FuzzParseRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRules("fuzz.yaml", data, apiSchema)
 		if err != nil {
-			var re *RulesError
-			if !errors.As(err, &re) {
-				t.Fatalf("error %T is not a *RulesError: %v", err, err)
-			}
-			msg := err.Error()
-			if re.File != "fuzz.yaml" || !strings.HasPrefix(msg, "fuzz.yaml") || strings.ContainsAny(msg, "\r\n") || re.Reason == "" {
-				t.Fatalf("bad error message %q", msg)
+			for _, e := range rulesErrors(err) {
+				var re *RulesError
+				if !errors.As(e, &re) || re != e {
+					t.Fatalf("error %T is not a *RulesError: %v", e, e)
+				}
+				msg := e.Error()
+				if re.File != "fuzz.yaml" || !strings.HasPrefix(msg, "fuzz.yaml") || strings.ContainsAny(msg, "\r\n") || re.Reason == "" {
+					t.Fatalf("bad error message %q", msg)
+				}
 			}
 			return
 		}

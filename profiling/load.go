@@ -103,7 +103,12 @@ type rawStage struct {
 // ParseRules loads a rules file. name is only used in error messages. schema
 // is what the API's UpdateProfileInput accepts; every catalogue field must
 // be one of its fields, with a matching kind (a nil schema accepts no
-// field). Every problem is a *RulesError; the first one found is returned.
+// field). Every problem is a *RulesError. A file that is not readable YAML
+// of the right shape gets one; otherwise every independent problem in the
+// policy, the fields and the stages is reported at once, joined with
+// errors.Join (one per line, in the order of the file's sections), so an
+// editor fixes them in one go. A field with a problem is left out of the
+// catalogue without a second error where a stage names it.
 func ParseRules(name string, data []byte, schema InputSchema) (*Rules, error) {
 	l := &loader{file: name}
 	r, err := l.load(data, schema)
@@ -173,16 +178,18 @@ func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
 	}
 
 	r := &Rules{file: l.file, byKey: map[string]*Field{}}
-	if r.policy, err = l.policy(raw.Policy); err != nil {
-		return nil, err
+	var problems []error
+	r.policy, problems = l.policy(raw.Policy)
+	declared, fieldProblems := l.fields(r, raw.Fields, schema)
+	problems = append(problems, fieldProblems...)
+	problems = append(problems, l.stages(r, raw.Stages, declared)...)
+	switch len(problems) {
+	case 0:
+		return r, nil
+	case 1:
+		return nil, problems[0]
 	}
-	if err := l.fields(r, raw.Fields, schema); err != nil {
-		return nil, err
-	}
-	if err := l.stages(r, raw.Stages); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return nil, errors.Join(problems...)
 }
 
 // parseYAML and decodeYAML turn a panic inside go-yaml into an error: the
@@ -302,108 +309,127 @@ func yamlKindName(t reflect.Type) string {
 	return t.String()
 }
 
-func (l *loader) policy(p *rawPolicy) (Policy, error) {
+// policy checks the policy's two settings independently.
+func (l *loader) policy(p *rawPolicy) (Policy, []error) {
 	if p == nil {
-		return Policy{}, l.fail("", "", "", "policy: is required (maxFieldsPerPrompt and skipCooldown)")
+		return Policy{}, []error{l.fail("", "", "", "policy: is required (maxFieldsPerPrompt and skipCooldown)")}
 	}
 	var out Policy
+	var problems []error
 	switch {
 	case p.MaxFieldsPerPrompt == nil:
-		return out, l.fail("$.policy", "", "", "policy.maxFieldsPerPrompt: is required")
+		problems = append(problems, l.fail("$.policy", "", "", "policy.maxFieldsPerPrompt: is required"))
 	case *p.MaxFieldsPerPrompt < 1:
-		return out, l.fail("$.policy.maxFieldsPerPrompt", "", "", "policy.maxFieldsPerPrompt: must be at least 1, got %d", *p.MaxFieldsPerPrompt)
+		problems = append(problems, l.fail("$.policy.maxFieldsPerPrompt", "", "", "policy.maxFieldsPerPrompt: must be at least 1, got %d", *p.MaxFieldsPerPrompt))
+	default:
+		out.MaxFieldsPerPrompt = *p.MaxFieldsPerPrompt
 	}
-	out.MaxFieldsPerPrompt = *p.MaxFieldsPerPrompt
 	if p.SkipCooldown == nil {
-		return out, l.fail("$.policy", "", "", "policy.skipCooldown: is required")
+		return out, append(problems, l.fail("$.policy", "", "", "policy.skipCooldown: is required"))
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(*p.SkipCooldown))
-	if err != nil {
-		return out, l.fail("$.policy.skipCooldown", "", "", "policy.skipCooldown: %q is not a duration (write e.g. 72h, 90m, 1h30m)", *p.SkipCooldown)
+	switch {
+	case err != nil:
+		problems = append(problems, l.fail("$.policy.skipCooldown", "", "", "policy.skipCooldown: %q is not a duration (write e.g. 72h, 90m, 1h30m)", *p.SkipCooldown))
+	case d <= 0:
+		problems = append(problems, l.fail("$.policy.skipCooldown", "", "", "policy.skipCooldown: must be positive, got %s", d))
+	default:
+		out.SkipCooldown = d
 	}
-	if d <= 0 {
-		return out, l.fail("$.policy.skipCooldown", "", "", "policy.skipCooldown: must be positive, got %s", d)
-	}
-	out.SkipCooldown = d
-	return out, nil
+	return out, problems
 }
 
-func (l *loader) fields(r *Rules, raw []rawField, schema InputSchema) error {
+// fields builds the catalogue, reporting the first problem of each field
+// and going on with the next. declared holds every key the file declares,
+// valid or not (nil when the catalogue is empty), so that stages do not
+// report a field with its own problem a second time.
+func (l *loader) fields(r *Rules, raw []rawField, schema InputSchema) (declared map[string]bool, problems []error) {
 	if len(raw) == 0 {
-		return l.fail("", "", "", "fields: the catalogue is empty; declare at least one field")
+		return nil, []error{l.fail("", "", "", "fields: the catalogue is empty; declare at least one field")}
 	}
+	declared = map[string]bool{}
 	keyAt := map[string]int{}
 	storeOf := map[string]string{}
 	for i, rf := range raw {
-		at := fmt.Sprintf("$.fields[%d]", i)
-		key := rf.Key
-		fail := func(sub, format string, args ...any) error {
-			return l.fail(at+sub, "", key, format, args...)
+		declared[rf.Key] = true
+		if err := l.field(r, i, rf, schema, keyAt, storeOf); err != nil {
+			problems = append(problems, err)
 		}
-		if key == "" {
-			return l.fail(at, "", "", "fields[%d]: key is required", i)
-		}
-		if !graphQLName.MatchString(key) {
-			return fail(".key", "key must be a GraphQL name (letters, digits and _, not starting with a digit)")
-		}
-		if why, ok := reservedKeys[key]; ok {
-			return fail(".key", "%q is reserved: %s", key, why)
-		}
-		if first, dup := keyAt[key]; dup {
-			return fail(".key", "duplicate key; first declared as fields[%d] on line %d", first, l.line(fmt.Sprintf("$.fields[%d]", first)))
-		}
-		keyAt[key] = i
-		if strings.TrimSpace(rf.Label) == "" {
-			return fail("", "label is required: prompts and error messages use it")
-		}
-		typ := FieldType(rf.Type)
-		switch {
-		case rf.Type == "":
-			return fail("", "type is required (TEXT, PHONE, BOOLEAN or SELECT)")
-		case typ.InputKind() == 0:
-			return fail(".type", "type %q is unknown; use TEXT, PHONE, BOOLEAN or SELECT", rf.Type)
-		}
-		kind, ok := schema[key]
-		if !ok {
-			return fail(".key", "the API has no input field %q", key)
-		}
-		if kind != typ.InputKind() {
-			return fail(".type", "type %s needs a %s input but the API's %s is %s", typ, typ.InputKind(), key, kind)
-		}
-		switch {
-		case rf.Store == "":
-			return fail("", "store is required: the user_metadata key answers are written to")
-		case strings.ContainsAny(rf.Store, ".$"):
-			return fail(".store", "store %q must not contain '.' or '$' (Auth0 rejects such metadata keys)", rf.Store)
-		case strings.TrimSpace(rf.Store) != rf.Store:
-			return fail(".store", "store %q must not start or end with spaces", rf.Store)
-		}
-		if other, dup := storeOf[rf.Store]; dup {
-			return fail(".store", "store %q is already used by field %q; each field needs its own key", rf.Store, other)
-		}
-		storeOf[rf.Store] = key
-
-		f := &Field{
-			Key:         key,
-			Label:       strings.TrimSpace(rf.Label),
-			Type:        typ,
-			Required:    rf.Required,
-			Placeholder: rf.Placeholder,
-			Store:       rf.Store,
-		}
-		for j, src := range rf.Sources {
-			s, err := parseSource(src, f.Store)
-			if err != nil {
-				return fail(fmt.Sprintf(".sources[%d]", j), "source %q: %v", src, err)
-			}
-			f.Sources = append(f.Sources, s)
-		}
-		if err := l.typeKnobs(f, rf, fail); err != nil {
-			return err
-		}
-		r.fields = append(r.fields, f)
-		r.byKey[key] = f
 	}
+	return declared, problems
+}
+
+// field checks one catalogue entry and adds it to r; it returns the entry's
+// first problem.
+func (l *loader) field(r *Rules, i int, rf rawField, schema InputSchema, keyAt map[string]int, storeOf map[string]string) error {
+	at := fmt.Sprintf("$.fields[%d]", i)
+	key := rf.Key
+	fail := func(sub, format string, args ...any) error {
+		return l.fail(at+sub, "", key, format, args...)
+	}
+	if key == "" {
+		return l.fail(at, "", "", "fields[%d]: key is required", i)
+	}
+	if !graphQLName.MatchString(key) {
+		return fail(".key", "key must be a GraphQL name (letters, digits and _, not starting with a digit)")
+	}
+	if why, ok := reservedKeys[key]; ok {
+		return fail(".key", "%q is reserved: %s", key, why)
+	}
+	if first, dup := keyAt[key]; dup {
+		return fail(".key", "duplicate key; first declared as fields[%d] on line %d", first, l.line(fmt.Sprintf("$.fields[%d]", first)))
+	}
+	keyAt[key] = i
+	if strings.TrimSpace(rf.Label) == "" {
+		return fail("", "label is required: prompts and error messages use it")
+	}
+	typ := FieldType(rf.Type)
+	switch {
+	case rf.Type == "":
+		return fail("", "type is required (TEXT, PHONE, BOOLEAN or SELECT)")
+	case typ.InputKind() == 0:
+		return fail(".type", "type %q is unknown; use TEXT, PHONE, BOOLEAN or SELECT", rf.Type)
+	}
+	kind, ok := schema[key]
+	if !ok {
+		return fail(".key", "the API has no input field %q", key)
+	}
+	if kind != typ.InputKind() {
+		return fail(".type", "type %s needs a %s input but the API's %s is %s", typ, typ.InputKind(), key, kind)
+	}
+	switch {
+	case rf.Store == "":
+		return fail("", "store is required: the user_metadata key answers are written to")
+	case strings.ContainsAny(rf.Store, ".$"):
+		return fail(".store", "store %q must not contain '.' or '$' (Auth0 rejects such metadata keys)", rf.Store)
+	case strings.TrimSpace(rf.Store) != rf.Store:
+		return fail(".store", "store %q must not start or end with spaces", rf.Store)
+	}
+	if other, dup := storeOf[rf.Store]; dup {
+		return fail(".store", "store %q is already used by field %q; each field needs its own key", rf.Store, other)
+	}
+	storeOf[rf.Store] = key
+
+	f := &Field{
+		Key:         key,
+		Label:       strings.TrimSpace(rf.Label),
+		Type:        typ,
+		Required:    rf.Required,
+		Placeholder: rf.Placeholder,
+		Store:       rf.Store,
+	}
+	for j, src := range rf.Sources {
+		s, err := parseSource(src, f.Store)
+		if err != nil {
+			return fail(fmt.Sprintf(".sources[%d]", j), "source %q: %v", src, err)
+		}
+		f.Sources = append(f.Sources, s)
+	}
+	if err := l.typeKnobs(f, rf, fail); err != nil {
+		return err
+	}
+	r.fields = append(r.fields, f)
+	r.byKey[key] = f
 	return nil
 }
 
@@ -510,53 +536,69 @@ func parseSource(src, store string) (Source, error) {
 	return s, nil
 }
 
-func (l *loader) stages(r *Rules, raw []rawStage) error {
+// stages builds the stages, reporting every problem of each: its name,
+// its condition, its reason and each field it names are checked
+// independently.
+func (l *loader) stages(r *Rules, raw []rawStage, declared map[string]bool) []error {
 	if len(raw) == 0 {
-		return l.fail("", "", "", "stages: declare at least one stage")
+		return []error{l.fail("", "", "", "stages: declare at least one stage")}
 	}
+	var problems []error
 	nameAt := map[string]int{}
 	for i, rs := range raw {
 		at := fmt.Sprintf("$.stages[%d]", i)
 		name := rs.Name
-		fail := func(sub, field, format string, args ...any) error {
-			return l.fail(at+sub, name, field, format, args...)
+		var stageProblems []error
+		fail := func(sub, field, format string, args ...any) {
+			stageProblems = append(stageProblems, l.fail(at+sub, name, field, format, args...))
 		}
 		if strings.TrimSpace(name) == "" {
-			return l.fail(at, "", "", "stages[%d]: name is required", i)
+			stageProblems = append(stageProblems, l.fail(at, "", "", "stages[%d]: name is required", i))
+		} else if first, dup := nameAt[name]; dup {
+			fail(".name", "", "duplicate name; first declared as stages[%d] on line %d", first, l.line(fmt.Sprintf("$.stages[%d]", first)))
+		} else {
+			nameAt[name] = i
 		}
-		if first, dup := nameAt[name]; dup {
-			return fail(".name", "", "duplicate name; first declared as stages[%d] on line %d", first, l.line(fmt.Sprintf("$.stages[%d]", first)))
-		}
-		nameAt[name] = i
+		var cond *condition
 		if rs.When == nil || strings.TrimSpace(*rs.When) == "" {
-			return fail("", "", `when is required (write "true" for a stage that always applies)`)
-		}
-		cond, err := compileCondition(*rs.When)
-		if err != nil {
-			return fail(".when", "", "condition: %v", err)
+			fail("", "", `when is required (write "true" for a stage that always applies)`)
+		} else if c, err := compileCondition(*rs.When); err != nil {
+			fail(".when", "", "condition: %v", err)
+		} else {
+			cond = c
 		}
 		if strings.TrimSpace(rs.Reason) == "" {
-			return fail("", "", "reason is required: it tells the user why we ask")
+			fail("", "", "reason is required: it tells the user why we ask")
 		}
 		if len(rs.Fields) == 0 {
-			return fail("", "", "fields: list at least one field key")
+			fail("", "", "fields: list at least one field key")
 		}
-		s := &Stage{Name: name, Reason: strings.TrimSpace(rs.Reason), When: *rs.When, cond: cond}
+		s := &Stage{Name: name, Reason: strings.TrimSpace(rs.Reason), cond: cond}
+		if rs.When != nil {
+			s.When = *rs.When
+		}
 		seen := map[string]bool{}
 		for j, key := range rs.Fields {
 			f, ok := r.byKey[key]
-			if !ok {
-				return fail(fmt.Sprintf(".fields[%d]", j), key, "no such field in the catalogue")
+			switch {
+			case !ok && (declared == nil || declared[key]):
+				// The field's own problem (or the empty catalogue) is
+				// reported already; the rules fail to load anyway.
+			case !ok:
+				fail(fmt.Sprintf(".fields[%d]", j), key, "no such field in the catalogue")
+			case seen[key]:
+				fail(fmt.Sprintf(".fields[%d]", j), key, "listed twice in this stage")
+			default:
+				seen[key] = true
+				s.Fields = append(s.Fields, f)
 			}
-			if seen[key] {
-				return fail(fmt.Sprintf(".fields[%d]", j), key, "listed twice in this stage")
-			}
-			seen[key] = true
-			s.Fields = append(s.Fields, f)
 		}
-		r.stages = append(r.stages, s)
+		if len(stageProblems) == 0 {
+			r.stages = append(r.stages, s)
+		}
+		problems = append(problems, stageProblems...)
 	}
-	return nil
+	return problems
 }
 
 // oneLine keeps an error message on one line: library messages sometimes

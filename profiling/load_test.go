@@ -296,7 +296,14 @@ func TestParseRulesErrors(t *testing.T) {
 			if *re != want {
 				t.Errorf("got  %#v\nwant %#v", *re, want)
 			}
-			msg := err.Error()
+			// The only other problem a case may have: the default stage
+			// names firstName, which some cases' fields leave out.
+			for _, other := range rulesErrors(err)[1:] {
+				if !strings.HasSuffix(other.Error(), `stage "signup": field "firstName": no such field in the catalogue`) {
+					t.Errorf("a second problem: %v", other)
+				}
+			}
+			msg := rulesErrors(err)[0].Error()
 			if strings.Contains(msg, "\n") {
 				t.Errorf("message spans lines: %q", msg)
 			}
@@ -432,5 +439,78 @@ func TestYAMLLibraryPanicBecomesARulesError(t *testing.T) {
 	var re *RulesError
 	if !errors.As(err, &re) || re.File != "rules.yaml" || !strings.Contains(re.Reason, "the YAML library failed to read this file") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// rulesErrors lists the problems of a ParseRules error: the one, or each
+// of those errors.Join joined.
+func rulesErrors(err error) []error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return joined.Unwrap()
+	}
+	return []error{err}
+}
+
+// A file with several independent mistakes reports each, on its own line,
+// with its line, stage or field and reason; a field with its own problem is
+// not reported again where a stage names it.
+func TestParseRulesReportsEveryProblem(t *testing.T) {
+	data := []byte(`policy:
+  maxFieldsPerPrompt: 0
+  skipCooldown: 3 days
+fields:
+  - key: firstName
+    label: First name
+    type: TEXT
+    store: first_name
+  - key: company
+    label: Company
+    type: NUMBER
+    store: company
+  - key: fax
+    label: Fax
+    type: TEXT
+    store: fax
+stages:
+  - name: signup
+    when: "true"
+    reason: Asked when you sign up
+    fields: [firstName, compnay]
+  - name: returning
+    when: user.login_count >= 2
+    reason: ""
+    fields: [company, firstName, firstName]
+`)
+	_, err := ParseRules("rules.yaml", data, apiSchema)
+	if err == nil {
+		t.Fatal("loaded, want errors")
+	}
+	want := []RulesError{
+		{Line: 2, Reason: "policy.maxFieldsPerPrompt: must be at least 1, got 0"},
+		{Line: 3, Reason: `policy.skipCooldown: "3 days" is not a duration (write e.g. 72h, 90m, 1h30m)`},
+		{Line: 11, Field: "company", Reason: `type "NUMBER" is unknown; use TEXT, PHONE, BOOLEAN or SELECT`},
+		{Line: 13, Field: "fax", Reason: `the API has no input field "fax"`},
+		{Line: 21, Stage: "signup", Field: "compnay", Reason: "no such field in the catalogue"},
+		{Line: 23, Stage: "returning", Reason: "condition: ERROR: <input>:1:5: undefined field 'login_count'"},
+		{Line: 22, Stage: "returning", Reason: "reason is required: it tells the user why we ask"},
+		{Line: 25, Stage: "returning", Field: "firstName", Reason: "listed twice in this stage"},
+	}
+	got := rulesErrors(err)
+	if len(got) != len(want) {
+		t.Errorf("%d problems, want %d:\n%v", len(got), len(want), err)
+	}
+	for i := range min(len(got), len(want)) {
+		var re *RulesError
+		if !errors.As(got[i], &re) {
+			t.Fatalf("problem %d is %T, not a *RulesError", i, got[i])
+		}
+		w := want[i]
+		w.File = "rules.yaml"
+		if *re != w {
+			t.Errorf("problem %d:\n got  %#v\n want %#v", i, *re, w)
+		}
+	}
+	if lines := strings.Split(err.Error(), "\n"); len(lines) != len(want) {
+		t.Errorf("message has %d lines, want one per problem:\n%s", len(lines), err)
 	}
 }

@@ -35,6 +35,9 @@ type HandlerOptions struct {
 	// ParserTokenLimit bounds the tokens of one document; default
 	// DefaultParserTokenLimit.
 	ParserTokenLimit int
+	// MaxBodyBytes caps a request body (413 above it); default
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
 	// QueryCacheSize is how many parsed queries are kept; default 1000.
 	QueryCacheSize int
 	Logger         *slog.Logger
@@ -42,7 +45,8 @@ type HandlerOptions struct {
 	Metrics prometheus.Registerer
 }
 
-// NewHandler returns the GraphQL endpoint. Only two transports exist: POST
+// NewHandler returns the GraphQL endpoint. A body over MaxBodyBytes is
+// refused with 413. Only two transports exist: POST
 // with a JSON body (queries and mutations) and GET (queries only); form,
 // multipart and text/plain posts are refused, so a cross-site form can never
 // run a mutation. An operation over a limit (depth, aliases, complexity,
@@ -59,6 +63,9 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	}
 	if o.ParserTokenLimit == 0 {
 		o.ParserTokenLimit = DefaultParserTokenLimit
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	metrics := newEndpointMetrics(o.Metrics)
 	if o.QueryCacheSize == 0 {
@@ -79,6 +86,8 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		srv.SetDisableSuggestion(true)
 	}
 	srv.SetParserTokenLimit(o.ParserTokenLimit)
+	srv.SetValidationRulesFn(validationRules) // Int literals are 32-bit; see coercion.go
+	srv.Use(&strictVariables{})               // so are Int variables, and a String is a string
 	srv.Use(&operationLimits{
 		maxDepth: o.MaxDepth, maxAliases: o.MaxAliases, maxComplexity: o.ComplexityLimit,
 		introspection: o.Introspection, metrics: metrics,
@@ -91,10 +100,10 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	srv.SetErrorPresenter(presentLimits(presentError(o.Logger), o.ParserTokenLimit, o.Introspection, metrics))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 
-	return transportGuard(metrics, o.ParserTokenLimit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return capBody(metrics, o.MaxBodyBytes, transportGuard(metrics, o.ParserTokenLimit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), memoKey{}, &requestMemo{})
 		srv.ServeHTTP(w, r.WithContext(ctx))
-	}))
+	})))
 }
 
 // ProfileInputSchema is what UpdateProfileInput accepts, read from the schema

@@ -1,9 +1,12 @@
 package resolvers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -30,6 +33,9 @@ const (
 	DefaultMaxAliases       = 10
 	DefaultComplexityLimit  = 200
 	DefaultParserTokenLimit = 1000
+	// DefaultMaxBodyBytes caps a request body; real operations are a few
+	// KiB.
+	DefaultMaxBodyBytes = 64 << 10
 )
 
 // Metric names of the GraphQL endpoint.
@@ -53,10 +59,13 @@ const (
 	LimitIntrospection = "introspection"
 	LimitMethod        = "method"
 	LimitContentType   = "content_type"
+	LimitBody          = "body"
 )
 
-func refusalLimits() []string {
-	return []string{LimitDepth, LimitAliases, LimitComplexity, LimitTokens, LimitIntrospection, LimitMethod, LimitContentType}
+// RefusalLimits lists every value of extensions.limit and of the refusal
+// metric's "limit" label.
+func RefusalLimits() []string {
+	return []string{LimitDepth, LimitAliases, LimitComplexity, LimitTokens, LimitIntrospection, LimitMethod, LimitContentType, LimitBody}
 }
 
 // endpointMetrics are the GraphQL endpoint's counters.
@@ -73,10 +82,10 @@ func newEndpointMetrics(reg prometheus.Registerer) *endpointMetrics {
 		}, []string{"field"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RefusedOperationsMetric,
-			Help: "GraphQL requests refused before any resolver ran, by limit: " + strings.Join(refusalLimits(), ", ") + ".",
+			Help: "GraphQL requests refused before any resolver ran, by limit: " + strings.Join(RefusalLimits(), ", ") + ".",
 		}, []string{"limit"}),
 	}
-	for _, l := range refusalLimits() {
+	for _, l := range RefusalLimits() {
 		m.refused.WithLabelValues(l)
 	}
 	if reg != nil {
@@ -240,11 +249,13 @@ func (m *measurer) fragment(spread *ast.FragmentSpread) shape {
 type methodKey struct{}
 
 // transportGuard lets through only what the GraphQL transports are meant
-// for: GET for queries and POST with a JSON body. Form, multipart and
-// text/plain posts, which a cross-site page can send without a CORS
-// preflight, are refused before gqlgen reads them, as is a mutation sent
-// with GET. The statuses are gqlgen's own for these cases (400, and 406 for
-// a GET mutation), now with an error code and a message saying what to send.
+// for: GET for queries and POST with one JSON object as the body. Form,
+// multipart and text/plain posts, which a cross-site page can send without
+// a CORS preflight, are refused before gqlgen reads them, as is a mutation
+// sent with GET. The statuses are GraphQL over HTTP's: 405 with Allow for a
+// method the request may not use (POST for a mutation; GET or POST for
+// anything else), 400 for a body that is not one JSON object; each with an
+// error code and a message saying what to send.
 func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -257,7 +268,8 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 			}
 			if op := getOperation(r, tokenLimit); op != "" && op != ast.Query {
 				m.refused.WithLabelValues(LimitMethod).Inc()
-				writeRefusal(w, http.StatusNotAcceptable, limitError(LimitMethod, 0,
+				w.Header().Set("Allow", http.MethodPost)
+				writeRefusal(w, http.StatusMethodNotAllowed, limitError(LimitMethod, 0,
 					"A %s must be sent with POST and a JSON body, not GET.", op))
 				return
 			}
@@ -268,14 +280,81 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 					"A GraphQL POST must have Content-Type: application/json."))
 				return
 			}
+			if !oneJSONValue(r) {
+				writeRefusal(w, http.StatusBadRequest, &gqlerror.Error{
+					Message:    bodyShape + ", and nothing after it.",
+					Extensions: map[string]any{"code": errcode.ValidationFailed},
+				})
+				return
+			}
 		default:
 			m.refused.WithLabelValues(LimitMethod).Inc()
 			w.Header().Set("Allow", "GET, POST")
-			writeRefusal(w, http.StatusBadRequest, limitError(LimitMethod, 0,
+			writeRefusal(w, http.StatusMethodNotAllowed, limitError(LimitMethod, 0,
 				"Send GraphQL with POST (or GET for queries), not %s.", r.Method))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), methodKey{}, r.Method)))
+	})
+}
+
+// bodyShape is what a POST body must be.
+const bodyShape = `The request body must be one JSON object with a "query" string (and optional "variables" and "operationName")`
+
+// oneJSONValue reports whether the body (already read into memory by
+// capBody) holds nothing after its first JSON value but white space: gqlgen
+// decodes the first value and ignores the rest, so a second object or
+// trailing garbage would otherwise pass unseen. A body whose first value
+// does not decode is left to gqlgen, which refuses it (see presentLimits).
+func oneJSONValue(r *http.Request) bool {
+	if r.Body == nil {
+		return true
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var first json.RawMessage
+	if err := dec.Decode(&first); err != nil {
+		return true
+	}
+	_, err = dec.Token()
+	return err == io.EOF
+}
+
+// capBody refuses a body over max bytes with 413 before anything reads a
+// byte of it, whether or not the client declared its length, and counts
+// the refusal; it hands on the body read into memory.
+func capBody(m *endpointMetrics, max int64, next http.Handler) http.Handler {
+	tooLarge := func(w http.ResponseWriter) {
+		m.refused.WithLabelValues(LimitBody).Inc()
+		writeRefusal(w, http.StatusRequestEntityTooLarge, limitError(LimitBody, int(max),
+			"The request body is larger than %d bytes, the body size limit.", max))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			tooLarge(w)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+			var over *http.MaxBytesError
+			switch {
+			case errors.As(err, &over):
+				tooLarge(w)
+				return
+			case err != nil: // the client went away or stalled past ReadTimeout
+				writeRefusal(w, http.StatusBadRequest, &gqlerror.Error{
+					Message:    "The request body could not be read.",
+					Extensions: map[string]any{"code": errcode.ValidationFailed},
+				})
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -321,7 +400,7 @@ func presentLimits(next graphql.ErrorPresenterFunc, tokenLimit int, introspectio
 		}
 		if strings.HasPrefix(e.Message, "json request body could not be decoded") {
 			return &gqlerror.Error{
-				Message:    "The request body must be one JSON object with a \"query\" string (and optional \"variables\" and \"operationName\").",
+				Message:    bodyShape + ".",
 				Extensions: map[string]any{"code": errcode.ValidationFailed},
 			}
 		}
