@@ -9,18 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/resolvers"
-)
-
-// Dev-mode defaults. The embedded emulator takes the same values, so the
-// service and its identity provider always agree.
-const (
-	devAudience     = "https://profiling-bff.local/api"
-	devClientID     = "dev-client"
-	devClientSecret = "dev-secret"
-	devAuth0Addr    = "127.0.0.1:8081"
 )
 
 // config is the service's configuration, read from the environment.
@@ -66,14 +58,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisURL:     getenv("REDIS_URL"),
 		RulesPath:    getenv("PROFILING_RULES"),
 		LogLevel:     envOr(getenv, "LOG_LEVEL", "info"),
-		DevAuth0Addr: envOr(getenv, "DEV_AUTH0_ADDR", devAuth0Addr),
+		DevAuth0Addr: envOr(getenv, "DEV_AUTH0_ADDR", auth0emu.DefaultAddr),
 	}
 	c.DevMode = c.Auth0Domain == ""
 	var problems []error
 	if c.DevMode {
-		c.Audience = envOr(getenv, "AUTH0_AUDIENCE", devAudience)
-		c.ClientID = envOr(getenv, "AUTH0_CLIENT_ID", devClientID)
-		c.ClientSecret = envOr(getenv, "AUTH0_CLIENT_SECRET", devClientSecret)
+		// The dev tenant's values, which the embedded emulator (given the
+		// same settings) and cmd/auth0emu default to as well.
+		c.Audience = envOr(getenv, "AUTH0_AUDIENCE", auth0emu.DefaultAudience)
+		c.ClientID = envOr(getenv, "AUTH0_CLIENT_ID", auth0emu.DefaultClientID)
+		c.ClientSecret = envOr(getenv, "AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret)
 		c.CORSOrigins = []string{"http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000", "http://127.0.0.1:5173"}
 	} else {
 		c.Audience = getenv("AUTH0_AUDIENCE")

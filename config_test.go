@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/progressive-profiling/bff/auth0emu"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -13,8 +15,8 @@ func TestConfigDevModeDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.DevMode || c.Port != "8080" || c.Audience != devAudience || c.ClientID != devClientID ||
-		c.DevAuth0Addr != devAuth0Addr || !c.Playground || !c.Introspection {
+	if !c.DevMode || c.Port != "8080" || c.Audience != auth0emu.DefaultAudience || c.ClientID != auth0emu.DefaultClientID ||
+		c.ClientSecret != auth0emu.DefaultClientSecret || c.DevAuth0Addr != auth0emu.DefaultAddr || !c.Playground || !c.Introspection {
 		t.Fatalf("dev defaults = %+v", c)
 	}
 }

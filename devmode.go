@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
@@ -18,6 +20,9 @@ func startDevEmulator(cfg config) (*auth0emu.Server, error) {
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 	})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("dev mode: starting the Auth0 emulator: %w (is another emulator or dev-mode service running? set DEV_AUTH0_ADDR)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dev mode: starting the Auth0 emulator on DEV_AUTH0_ADDR=%s: %w", cfg.DevAuth0Addr, err)
 	}

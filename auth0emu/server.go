@@ -11,20 +11,26 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// Defaults dev mode and the stand-alone command share, so the service and
-// the emulator agree when nothing is configured.
+// The dev tenant: the one set of defaults the service's dev mode
+// (config.go), its embedded emulator and cmd/auth0emu all use, so a service
+// and an emulator started with nothing configured agree, and the README's
+// commands work against either.
 const (
-	DefaultAudience     = "https://progressive-profiling.example.com/api"
-	DefaultClientID     = "dev-management-client"
-	DefaultClientSecret = "dev-management-secret"
-	DefaultTokenTTL     = 24 * time.Hour
-	DefaultRateLimit    = 16
-	DefaultRateBurst    = 50
+	DefaultAudience     = "https://profiling-bff.local/api"
+	DefaultClientID     = "dev-client"
+	DefaultClientSecret = "dev-secret"
+	// DefaultAddr is where dev mode's emulator and cmd/auth0emu listen:
+	// loopback, because the emulator hands out tokens to anyone who asks.
+	DefaultAddr      = "127.0.0.1:8081"
+	DefaultTokenTTL  = 24 * time.Hour
+	DefaultRateLimit = 16
+	DefaultRateBurst = 50
 
 	// DatabaseConnection is the connection of Auth0's default database.
 	DatabaseConnection = "Username-Password-Authentication"
@@ -171,7 +177,7 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("auth0emu: listen on %q: %w", addr, err)
+		return nil, &ListenError{Addr: addr, Err: err}
 	}
 	if cfg.PublicURL == "" {
 		if err := s.setBaseURL("http://" + reachableAddr(ln.Addr())); err != nil {
@@ -193,6 +199,27 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	}()
 	return s, nil
 }
+
+// ListenError is Listen failing to bind its address. Its message is
+// "listen on ADDR: REASON" with the operating system's reason ("address
+// already in use"), without the net package's "listen tcp" prefix nor this
+// package's name, so a command can print it under its own name and add a
+// hint (errors.Is(err, syscall.EADDRINUSE) tells a port clash).
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	reason := e.Err.Error()
+	var errno syscall.Errno
+	if errors.As(e.Err, &errno) {
+		reason = errno.Error()
+	}
+	return "listen on " + e.Addr + ": " + reason
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // reachableAddr turns a wildcard listen address into one a local client can
 // dial, so the issuer is a URL that works.
