@@ -70,6 +70,14 @@ type Config struct {
 	// behind a proxy or on a LAN address. Listen derives it from the bound
 	// address when empty; set it when serving Handler yourself.
 	PublicURL string
+	// CustomDomainIssuer, when set, is the iss of user access and ID tokens,
+	// as on a tenant with a custom domain ("https://login.example.com/"):
+	// there Auth0 writes the custom domain into the tokens users get, while
+	// the Management API, and its tokens' iss, stay on the tenant's own
+	// domain (Issuer). The emulator serves both from URL(); point the
+	// custom domain at it (a loopback name such as http://localhost:PORT/
+	// does) for the JWKS under the issuer to be reachable.
+	CustomDomainIssuer string
 	// SigningKey, when set, is the first signing key instead of a fresh
 	// RSA-2048 one. Its kid derives from the key, so tokens survive a
 	// restart with the same key; tests share one to skip key generation.
@@ -137,6 +145,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if iss := cfg.CustomDomainIssuer; iss != "" {
+		if u, err := url.Parse(iss); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(iss, "/") {
+			return nil, fmt.Errorf("auth0emu: CustomDomainIssuer must be an absolute http(s) URL ending in /, got %q", iss)
+		}
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -254,9 +267,19 @@ func (s *Server) URL() string {
 	return s.baseURL
 }
 
-// Issuer is the iss of every token: URL()+"/", with the trailing slash
-// exactly as Auth0 writes it.
+// Issuer is the tenant's issuer: URL()+"/", with the trailing slash
+// exactly as Auth0 writes it. It is the iss of Management API tokens, and
+// of every token unless Config.CustomDomainIssuer is set.
 func (s *Server) Issuer() string { return s.URL() + "/" }
+
+// UserIssuer is the iss of user access and ID tokens:
+// Config.CustomDomainIssuer when set, otherwise Issuer().
+func (s *Server) UserIssuer() string {
+	if s.cfg.CustomDomainIssuer != "" {
+		return s.cfg.CustomDomainIssuer
+	}
+	return s.Issuer()
+}
 
 // ManagementAudience is the audience of Management API tokens:
 // URL()+"/api/v2/".
