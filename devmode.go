@@ -71,6 +71,9 @@ func printBanner(w io.Writer, cfg config, addr net.Addr, rules *profiling.Rules,
 		fmt.Fprintf(w, "  playground:       %s/\n", base)
 	}
 	fmt.Fprintf(w, "  rules:            %s\n", rules.File())
+	if cfg.EmbeddedRedis && !cfg.DevMode {
+		fmt.Fprintf(w, "  WARNING: REDIS_EMBEDDED=true: in-process Redis, this instance's alone (no shared cache, no cross-instance write lock); run one instance only\n")
+	}
 	if emu == nil {
 		return
 	}
