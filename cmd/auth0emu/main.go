@@ -61,9 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	addr := flags.String("addr", auth0emu.DefaultAddr, "address to listen on (host:port; port 0 picks a free one)")
 	publicURL := flags.String("public-url", "", "base URL clients use when it differs from http://<addr> (e.g. a LAN address for a phone)")
-	audience := flags.String("audience", envOr("AUTH0_AUDIENCE", auth0emu.DefaultAudience), "API identifier of user access tokens (default $AUTH0_AUDIENCE)")
-	clientID := flags.String("client-id", envOr("AUTH0_CLIENT_ID", auth0emu.DefaultClientID), "the pre-registered client id (default $AUTH0_CLIENT_ID)")
-	clientSecret := flags.String("client-secret", envOr("AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret), "the client secret (default $AUTH0_CLIENT_SECRET)")
+	audience := flags.String("audience", envOr("AUTH0_AUDIENCE", auth0emu.DefaultAudience), "API identifier of user access tokens ($AUTH0_AUDIENCE when set)")
+	clientID := flags.String("client-id", envOr("AUTH0_CLIENT_ID", auth0emu.DefaultClientID), "the pre-registered client id ($AUTH0_CLIENT_ID when set)")
+	clientSecret := flags.String("client-secret", envOr("AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret), "the client secret ($AUTH0_CLIENT_SECRET when set)")
 	rate := flags.Float64("rate", auth0emu.DefaultRateLimit, "Management API token-bucket refill per second (negative: unlimited)")
 	burst := flags.Int("burst", auth0emu.DefaultRateBurst, "Management API token-bucket size")
 	ttl := flags.Duration("token-ttl", auth0emu.DefaultTokenTTL, "lifetime of issued tokens")
