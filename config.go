@@ -9,37 +9,47 @@ import (
 	"strings"
 	"time"
 
+	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/resolvers"
 )
 
-// Dev-mode defaults. The embedded emulator takes the same values, so the
-// service and its identity provider always agree.
-const (
-	devAudience     = "https://profiling-bff.local/api"
-	devClientID     = "dev-client"
-	devClientSecret = "dev-secret"
-	devAuth0Addr    = "127.0.0.1:8081"
-)
-
 // config is the service's configuration, read from the environment.
 type config struct {
 	Port string
+	// BindAddr is the host part of the listen address (BIND_ADDR): loopback
+	// in dev mode, which serves /dev/tokens and a signed-in playground to
+	// whoever can connect, and every interface ("") in production.
+	BindAddr string
 	// DevMode is on when AUTH0_DOMAIN is unset: an embedded Auth0 emulator
 	// listens on DevAuth0Addr and plays the tenant.
 	DevMode      bool
 	DevAuth0Addr string
 	// Auth0Domain is a tenant domain ("tenant.eu.auth0.com") or, for an
 	// emulator on this machine, a loopback URL ("http://127.0.0.1:8081").
-	Auth0Domain  string
+	Auth0Domain string
+	// Issuer is the exact iss of user tokens (AUTH0_ISSUER), whose
+	// /.well-known/jwks.json holds the signing keys. It differs from the
+	// tenant with a custom domain (https://login.example.com/); default
+	// the tenant's URL plus "/". Empty in dev mode: the emulator's.
+	Issuer       string
 	Audience     string
 	ClientID     string
 	ClientSecret string
 	RedisURL     string
 	// LoginsClaim names the access tokens' custom login-count claim
 	// (AUTH0_LOGINS_CLAIM; see the README's post-login Action), "" for none.
-	LoginsClaim   string
+	LoginsClaim string
+	// EmbeddedRedis is on when REDIS_URL is unset: an in-process Redis of
+	// this instance alone. Production needs REDIS_EMBEDDED=true for that,
+	// because several instances would each have their own cache and write
+	// lock and nothing would say so.
+	EmbeddedRedis bool
+	// ShutdownDelay is how long readiness reports shutting_down before the
+	// server stops taking connections (SHUTDOWN_DELAY), so a load balancer
+	// stops sending first. Default 5s in production, 0 in dev mode.
+	ShutdownDelay time.Duration
 	RulesPath     string
 	CORSOrigins   []string
 	Playground    bool
@@ -70,15 +80,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RulesPath:    getenv("PROFILING_RULES"),
 		LoginsClaim:  strings.TrimSpace(getenv("AUTH0_LOGINS_CLAIM")),
 		LogLevel:     envOr(getenv, "LOG_LEVEL", "info"),
-		DevAuth0Addr: envOr(getenv, "DEV_AUTH0_ADDR", devAuth0Addr),
+		DevAuth0Addr: envOr(getenv, "DEV_AUTH0_ADDR", auth0emu.DefaultAddr),
 	}
 	c.DevMode = c.Auth0Domain == ""
 	var problems []error
 	if c.DevMode {
-		c.Audience = envOr(getenv, "AUTH0_AUDIENCE", devAudience)
-		c.ClientID = envOr(getenv, "AUTH0_CLIENT_ID", devClientID)
-		c.ClientSecret = envOr(getenv, "AUTH0_CLIENT_SECRET", devClientSecret)
+		// The dev tenant's values, which the embedded emulator (given the
+		// same settings) and cmd/auth0emu default to as well.
+		c.Audience = envOr(getenv, "AUTH0_AUDIENCE", auth0emu.DefaultAudience)
+		c.ClientID = envOr(getenv, "AUTH0_CLIENT_ID", auth0emu.DefaultClientID)
+		c.ClientSecret = envOr(getenv, "AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret)
 		c.CORSOrigins = []string{"http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000", "http://127.0.0.1:5173"}
+		c.EmbeddedRedis = c.RedisURL == ""
+		if getenv("AUTH0_ISSUER") != "" {
+			problems = append(problems, errors.New("AUTH0_ISSUER applies only with AUTH0_DOMAIN; dev mode's emulator is its own issuer"))
+		}
 	} else {
 		c.Audience = getenv("AUTH0_AUDIENCE")
 		c.ClientID = getenv("AUTH0_CLIENT_ID")
@@ -90,10 +106,51 @@ func loadConfig(getenv func(string) string) (config, error) {
 				problems = append(problems, fmt.Errorf("%s is required when AUTH0_DOMAIN is set", required.name))
 			}
 		}
-		if _, err := auth0store.TenantURL(c.Auth0Domain); err != nil {
+		tenant, err := auth0store.TenantURL(c.Auth0Domain)
+		if err != nil {
 			problems = append(problems, fmt.Errorf("AUTH0_DOMAIN: %w", err))
 		}
+		c.Issuer = tenant + "/"
+		if v := strings.TrimSpace(getenv("AUTH0_ISSUER")); v != "" {
+			if c.Issuer, err = parseIssuer(v); err != nil {
+				problems = append(problems, err)
+			}
+		}
+		embedded, err := envBool(getenv, "REDIS_EMBEDDED", false)
+		switch {
+		case err != nil:
+			problems = append(problems, err)
+		case c.RedisURL == "" && !embedded:
+			problems = append(problems, errors.New("REDIS_URL is required when AUTH0_DOMAIN is set: instances share the cache and the write lock through it "+
+				"(REDIS_EMBEDDED=true runs one instance on an in-process Redis instead)"))
+		case c.RedisURL != "" && embedded:
+			problems = append(problems, errors.New("REDIS_EMBEDDED=true and REDIS_URL both set; choose one"))
+		}
+		c.EmbeddedRedis = c.RedisURL == "" && embedded
 	}
+	c.BindAddr = "" // every interface
+	if c.DevMode {
+		c.BindAddr = "127.0.0.1"
+	}
+	if v := strings.TrimSpace(getenv("BIND_ADDR")); v != "" {
+		host := strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+		if net.ParseIP(host) == nil && host != "localhost" {
+			problems = append(problems, fmt.Errorf("BIND_ADDR: %q is not an IP address (127.0.0.1, 0.0.0.0, ::1, ...) or localhost; the port is PORT", v))
+		}
+		c.BindAddr = host
+	}
+	shutdownDelay := 5 * time.Second
+	if c.DevMode {
+		shutdownDelay = 0
+	}
+	if v := strings.TrimSpace(getenv("SHUTDOWN_DELAY")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			problems = append(problems, fmt.Errorf("SHUTDOWN_DELAY: %q is not a duration from 0 to 1m, like 5s", v))
+		}
+		shutdownDelay = d
+	}
+	c.ShutdownDelay = shutdownDelay
 	if origins := getenv("CORS_ALLOWED_ORIGINS"); origins != "" {
 		c.CORSOrigins = nil
 		for _, o := range strings.Split(origins, ",") {
@@ -144,6 +201,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		problems = append(problems, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
 	return c, errors.Join(problems...)
+}
+
+// parseIssuer checks AUTH0_ISSUER: the exact iss Auth0 writes, an https
+// URL (http only on loopback, for an emulator) with no path, ending in "/".
+func parseIssuer(v string) (string, error) {
+	base, err := auth0store.TenantURL(strings.TrimSuffix(v, "/"))
+	if err != nil || !strings.HasSuffix(v, "/") || !strings.Contains(v, "://") || base+"/" != v {
+		return "", fmt.Errorf("AUTH0_ISSUER: %q is not an issuer like https://login.example.com/ (https, or http on loopback; no path; ending in /)", v)
+	}
+	return v, nil
 }
 
 // cacheConfig reads the cache's settings from the environment; unset

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
@@ -18,6 +20,9 @@ func startDevEmulator(cfg config) (*auth0emu.Server, error) {
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 	})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("dev mode: starting the Auth0 emulator: %w (is another emulator or dev-mode service running? set DEV_AUTH0_ADDR)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dev mode: starting the Auth0 emulator on DEV_AUTH0_ADDR=%s: %w", cfg.DevAuth0Addr, err)
 	}
@@ -66,6 +71,9 @@ func printBanner(w io.Writer, cfg config, addr net.Addr, rules *profiling.Rules,
 		fmt.Fprintf(w, "  playground:       %s/\n", base)
 	}
 	fmt.Fprintf(w, "  rules:            %s\n", rules.File())
+	if cfg.EmbeddedRedis && !cfg.DevMode {
+		fmt.Fprintf(w, "  WARNING: REDIS_EMBEDDED=true: in-process Redis, this instance's alone (no shared cache, no cross-instance write lock); run one instance only\n")
+	}
 	if emu == nil {
 		return
 	}

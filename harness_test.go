@@ -62,17 +62,18 @@ func startService(t *testing.T, opts ...envOption) *testEnv {
 
 // testTenant starts an emulator seeded with the dev users and a
 // redis-server, and returns the environment a service instance needs to
-// use both, as startService would configure it. tenant changes the
-// emulator's configuration, as a tenant's settings would.
-func testTenant(t *testing.T, tenant ...func(*auth0emu.Config)) (*auth0emu.Server, *redistest.Server, map[string]string) {
+// use both, as startService would configure it.
+func testTenant(t *testing.T) (*auth0emu.Server, *redistest.Server, map[string]string) {
 	t.Helper()
-	cfg := auth0emu.Config{
-		Audience: testAudience, ClientID: testClientID, ClientSecret: testClientSecret,
-		RateLimit: 10000, RateBurst: 10000,
-	}
-	for _, change := range tenant {
-		change(&cfg)
-	}
+	return testTenantWith(t, auth0emu.Config{})
+}
+
+// testTenantWith is testTenant with emulator settings beyond the test
+// tenant's own (a custom domain, say).
+func testTenantWith(t *testing.T, cfg auth0emu.Config) (*auth0emu.Server, *redistest.Server, map[string]string) {
+	t.Helper()
+	cfg.Audience, cfg.ClientID, cfg.ClientSecret = testAudience, testClientID, testClientSecret
+	cfg.RateLimit, cfg.RateBurst = 10000, 10000
 	emu, err := auth0emu.Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +92,8 @@ func testTenant(t *testing.T, tenant ...func(*auth0emu.Config)) (*auth0emu.Serve
 		"AUTH0_CLIENT_ID":     testClientID,
 		"AUTH0_CLIENT_SECRET": testClientSecret,
 		"REDIS_URL":           rs.URL(),
+		// Tests stop services all the time and have no load balancer.
+		"SHUTDOWN_DELAY": "0",
 	}
 }
 

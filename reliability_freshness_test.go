@@ -141,7 +141,7 @@ func TestANewTokenCostsOneAuth0Read(t *testing.T) {
 // cached copy with fewer logins is refreshed, one that shows them is used.
 func TestLoginsCountClaimDecidesFreshness(t *testing.T) {
 	const claim = "https://profiling.test/logins_count"
-	emu, _, env := testTenant(t, func(c *auth0emu.Config) { c.LoginsCountClaim = claim })
+	emu, _, env := testTenantWith(t, auth0emu.Config{LoginsCountClaim: claim})
 	env["AUTH0_LOGINS_CLAIM"] = claim
 	e := runService(t, env)
 	e.emu = emu

@@ -26,8 +26,8 @@ type serverDeps struct {
 	log      *slog.Logger
 	service  *profiling.Service
 	verifier *auth.Verifier
-	// ready reports whether the service can take traffic (Redis reachable).
-	ready func(context.Context) error
+	// ready is /readyz's answer: status code and body (see readiness).
+	ready func(context.Context) (int, map[string]string)
 	// metrics is this instance's registry, served at /metrics.
 	metrics *prometheus.Registry
 	// devUsers are the seeded users with fresh tokens (dev mode only).
@@ -57,12 +57,8 @@ func newServer(d serverDeps) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
-		if err := d.ready(ctx); err != nil {
-			d.log.Warn("not ready", "error", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		code, body := d.ready(ctx)
+		writeJSON(w, code, body)
 	})
 
 	if d.cfg.Playground {

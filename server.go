@@ -64,13 +64,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	})
 
 	var emu *auth0emu.Server
-	tenant := cfg.Auth0Domain
+	tenant, issuer := cfg.Auth0Domain, cfg.Issuer
 	if cfg.DevMode {
 		if emu, err = startDevEmulator(cfg); err != nil {
 			return err
 		}
 		defer emu.Close()
-		tenant = emu.URL()
+		tenant, issuer = emu.URL(), emu.UserIssuer()
 	}
 	base, err := auth0store.TenantURL(tenant)
 	if err != nil {
@@ -82,6 +82,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
 	defer closeRedis()
+	if cfg.EmbeddedRedis && !cfg.DevMode {
+		log.Warn("REDIS_EMBEDDED=true: in-process Redis; this instance's cache and per-user write lock are its own, so run exactly one instance")
+	}
 
 	store, err := auth0store.New(ctx, auth0store.Config{
 		Domain:       base,
@@ -100,10 +103,12 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	cacheCfg.Logger, cacheCfg.Metrics = log, registry
 	users := cache.New(rdb, store, cacheCfg)
 
+	// With a custom domain the issuer is not the tenant: Auth0 serves the
+	// signing keys under the issuer, the Management API under the tenant.
 	verifier, err := auth.NewVerifier(ctx, auth.Config{
-		Issuer:      base + "/",
+		Issuer:      issuer,
 		Audience:    cfg.Audience,
-		JWKSURL:     base + "/.well-known/jwks.json",
+		JWKSURL:     issuer + ".well-known/jwks.json",
 		LoginsClaim: cfg.LoginsClaim,
 		Metrics:     registry,
 	})
@@ -111,19 +116,30 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 
+	ready := &readiness{
+		redis: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		auth0: store.CheckCredentials,
+		keys:  verifier.KeysErr,
+		log:   log,
+	}
+	if err := ready.checkAuth0AtStartup(ctx); err != nil {
+		return err
+	}
+	registry.MustRegister(ready.degradedGauge())
+
 	handler := newServer(serverDeps{
 		cfg:      cfg,
 		log:      log,
 		service:  profiling.NewService(rules, users, users, time.Now),
 		verifier: verifier,
-		ready:    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		ready:    ready.status,
 		metrics:  registry,
 		devUsers: devPlaygroundUsers(emu),
 	})
 
-	ln, err := net.Listen("tcp", net.JoinHostPort("", cfg.Port))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, cfg.Port))
 	if err != nil {
-		return fmt.Errorf("PORT: %w", err)
+		return fmt.Errorf("BIND_ADDR, PORT: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -138,14 +154,20 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	printBanner(stdout, cfg, ln.Addr(), rules, emu)
-	log.Info("listening", "addr", ln.Addr().String(), "dev_mode", cfg.DevMode, "rules", rules.File())
+	log.Info("listening", "addr", ln.Addr().String(), "dev_mode", cfg.DevMode, "rules", rules.File(), "embedded_redis", cfg.EmbeddedRedis)
 
 	select {
 	case err := <-serveErr:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	// Readiness fails first, so the load balancer stops sending before the
+	// listener closes; requests that still arrive are served meanwhile.
+	ready.shutDown()
+	log.Info("shutting down", "drain_delay", cfg.ShutdownDelay.String())
+	if cfg.ShutdownDelay > 0 {
+		time.Sleep(cfg.ShutdownDelay)
+	}
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancelShutdown()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -89,6 +90,28 @@ type Verifier struct {
 	leeway      time.Duration
 	loginsClaim string
 	now         func() time.Time
+	issuer      string
+	audience    string
+	// keysErr is the last JWKS fetch failure, nil once one succeeded.
+	keysErr atomic.Pointer[error]
+	// mismatchLog lets Middleware warn about a tenant's own tokens carrying
+	// another audience or issuer once a minute, not once per request.
+	mismatchLog *rate.Limiter
+}
+
+// ClaimMismatch is a refusal of a token the tenant signed but for another
+// audience or issuer than the configured one: almost always AUTH0_AUDIENCE
+// or AUTH0_ISSUER set wrong (or a client asking for the wrong audience),
+// not an attack, since only the tenant can sign. Got is the token's value,
+// never the token.
+type ClaimMismatch struct {
+	Claim    string // "aud" or "iss"
+	Expected string
+	Got      []string
+}
+
+func (m *ClaimMismatch) Error() string {
+	return fmt.Sprintf("%s is %q, expected %q", m.Claim, m.Got, m.Expected)
 }
 
 // The reason classes of refused tokens, the values of the metric's reason
@@ -171,6 +194,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			return nil, fmt.Errorf("auth: register metrics: %w", err)
 		}
 	}
+	v := newVerifier(cfg, refused)
 	keys, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
 		Client:            cfg.HTTPClient,
 		HTTPTimeout:       cfg.HTTPClient.Timeout,
@@ -180,20 +204,45 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		// unknown kid must be refused at once, not held for minutes. The
 		// same bound also caps the refetch itself.
 		RateLimitWaitMax: cfg.HTTPClient.Timeout,
-		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
-			return func(context.Context, error) {} // a failed refresh shows up as refused tokens
+		// A failed fetch shows up as refused tokens, and in KeysErr (which
+		// readiness and start-up report).
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(_ context.Context, err error) {
+				err = fmt.Errorf("fetching %s: %w", u, err)
+				v.keysErr.Store(&err)
+			}
 		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: JWKS fetcher: %w", err)
 	}
+	v.keys = keys
+	return v, nil
+}
+
+// KeysErr returns nil when the verifier holds the tenant's signing keys,
+// and otherwise why it has none (the last JWKS fetch's failure): until the
+// keys arrive, every token is refused.
+func (v *Verifier) KeysErr(ctx context.Context) error {
+	if keys, err := v.keys.Storage().KeyReadAll(ctx); err == nil && len(keys) > 0 {
+		return nil
+	}
+	if err := v.keysErr.Load(); err != nil {
+		return *err
+	}
+	return errors.New("no signing keys fetched yet")
+}
+
+func newVerifier(cfg Config, refused *prometheus.CounterVec) *Verifier {
 	return &Verifier{
-		keys:        keys,
 		refused:     refused,
 		verified:    newVerifiedTokens(cfg.VerifiedTokens),
 		leeway:      cfg.Leeway,
 		loginsClaim: cfg.LoginsClaim,
 		now:         cfg.Now,
+		issuer:      cfg.Issuer,
+		audience:    cfg.Audience,
+		mismatchLog: rate.NewLimiter(rate.Every(time.Minute), 1),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{"RS256"}),
 			jwt.WithIssuer(cfg.Issuer),
@@ -204,7 +253,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			jwt.WithTimeFunc(cfg.Now),
 			jwt.WithStrictDecoding(),
 		),
-	}, nil
+	}
 }
 
 // accessClaims are the claims the service reads from an Auth0 access token.
@@ -292,6 +341,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	var claims accessClaims
 	token, err := v.parser.ParseWithClaims(raw, &claims, v.keyfunc(ctx))
 	if err != nil {
+		// jwt checks claims only after the signature verified: a wrong
+		// aud or iss here is on a token the tenant signed.
+		switch {
+		case errors.Is(err, jwt.ErrTokenInvalidAudience):
+			err = errors.Join(err, &ClaimMismatch{Claim: "aud", Expected: v.audience, Got: clip(claims.Audience)})
+		case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+			err = errors.Join(err, &ClaimMismatch{Claim: "iss", Expected: v.issuer, Got: clip([]string{claims.Issuer})})
+		}
 		return nil, v.refuse(classify(token, err), err)
 	}
 	if claims.Subject == "" {
@@ -337,6 +394,22 @@ func loginsCount(raw, claim string) (int64, error) {
 		return 0, fmt.Errorf("claim %q is not a login count", claim)
 	}
 	return n, nil
+}
+
+// clip bounds claim values copied into logs.
+func clip(values []string) []string {
+	const most, longest = 4, 200
+	var out []string
+	for i, s := range values {
+		if i == most {
+			break
+		}
+		if len(s) > longest {
+			s = s[:longest] + "…"
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // checkCompactJWS refuses, before any decoding, what cannot be an Auth0

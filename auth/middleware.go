@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -39,6 +40,16 @@ func Middleware(v *Verifier, log *slog.Logger, next http.Handler) http.Handler {
 			// log; bff_auth_tokens_refused_total counts every refusal.
 			log.LogAttrs(r.Context(), slog.LevelDebug, "access token refused",
 				slog.String("reason", ReasonOf(err)), slog.String("detail", err.Error()))
+			// A token our tenant signed for another audience or issuer is
+			// an operator's misconfiguration: say so where operators look,
+			// once a minute.
+			var mismatch *ClaimMismatch
+			if errors.As(err, &mismatch) && v.mismatchLog.Allow() {
+				log.LogAttrs(r.Context(), slog.LevelWarn, "refusing tokens the tenant signed for another "+mismatch.Claim+
+					"; check AUTH0_AUDIENCE and AUTH0_ISSUER against the tokens clients get (logged at most once a minute)",
+					slog.String("claim", mismatch.Claim), slog.String("expected", mismatch.Expected),
+					slog.Any("token_has", mismatch.Got))
+			}
 			refuse(w, `Bearer error="invalid_token", error_description="the access token is invalid or expired"`)
 			return
 		}

@@ -36,7 +36,8 @@
 // The password grants (username = email, realm = connection for
 // password-realm) return a user access token for Config.Audience, which is
 // also the tenant's default audience: header kid, alg RS256, typ JWT; claims
-// iss Issuer(), sub user id, aud [Config.Audience, URL()+"/userinfo"] (a
+// iss UserIssuer() (Issuer(), or Config.CustomDomainIssuer to play a tenant
+// with a custom domain; Management API tokens keep Issuer()), sub user id, aud [Config.Audience, URL()+"/userinfo"] (a
 // plain string when the scope lacks openid), iat, exp, scope (default "openid
 // profile email"), azp, gty "password", permissions []. An id_token is added
 // when the scope has openid. Each such login increments logins_count and sets

@@ -158,9 +158,9 @@ func (s *Server) sign(claims jwt.MapClaims) (string, error) {
 
 var errUnknownKey = errors.New("unknown signing key")
 
-// verify checks an RS256 token signed by a served key, issued by this
-// emulator for audience, unexpired.
-func (s *Server) verify(raw, audience string) (jwt.MapClaims, error) {
+// verify checks an RS256 token signed by a served key, issued by issuer
+// (Issuer or UserIssuer) for audience, unexpired.
+func (s *Server) verify(raw, issuer, audience string) (jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -170,7 +170,7 @@ func (s *Server) verify(raw, audience string) (jwt.MapClaims, error) {
 		return nil, errUnknownKey
 	},
 		jwt.WithValidMethods([]string{"RS256"}),
-		jwt.WithIssuer(s.Issuer()),
+		jwt.WithIssuer(issuer),
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(s.cfg.Now),
@@ -203,7 +203,7 @@ func (s *Server) jwks(request) response {
 func (s *Server) openIDConfiguration(request) response {
 	base := s.URL()
 	return jsonResponse(http.StatusOK, map[string]any{
-		"issuer":                                s.Issuer(),
+		"issuer":                                s.UserIssuer(),
 		"jwks_uri":                              base + "/.well-known/jwks.json",
 		"token_endpoint":                        base + "/oauth/token",
 		"userinfo_endpoint":                     base + "/userinfo",

@@ -39,7 +39,7 @@ func (s *Server) authorize(r *http.Request, scope string) *APIError {
 		}
 		return apiError(http.StatusUnauthorized, "Bad HTTP authentication header format", "")
 	}
-	claims, err := s.verify(raw, s.ManagementAudience())
+	claims, err := s.verify(raw, s.Issuer(), s.ManagementAudience())
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return apiError(http.StatusUnauthorized, "Expired token received for JSON Web Token validation", "")

@@ -11,20 +11,26 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// Defaults dev mode and the stand-alone command share, so the service and
-// the emulator agree when nothing is configured.
+// The dev tenant: the one set of defaults the service's dev mode
+// (config.go), its embedded emulator and cmd/auth0emu all use, so a service
+// and an emulator started with nothing configured agree, and the README's
+// commands work against either.
 const (
-	DefaultAudience     = "https://progressive-profiling.example.com/api"
-	DefaultClientID     = "dev-management-client"
-	DefaultClientSecret = "dev-management-secret"
-	DefaultTokenTTL     = 24 * time.Hour
-	DefaultRateLimit    = 16
-	DefaultRateBurst    = 50
+	DefaultAudience     = "https://profiling-bff.local/api"
+	DefaultClientID     = "dev-client"
+	DefaultClientSecret = "dev-secret"
+	// DefaultAddr is where dev mode's emulator and cmd/auth0emu listen:
+	// loopback, because the emulator hands out tokens to anyone who asks.
+	DefaultAddr      = "127.0.0.1:8081"
+	DefaultTokenTTL  = 24 * time.Hour
+	DefaultRateLimit = 16
+	DefaultRateBurst = 50
 
 	// DatabaseConnection is the connection of Auth0's default database.
 	DatabaseConnection = "Username-Password-Authentication"
@@ -69,6 +75,14 @@ type Config struct {
 	// behind a proxy or on a LAN address. Listen derives it from the bound
 	// address when empty; set it when serving Handler yourself.
 	PublicURL string
+	// CustomDomainIssuer, when set, is the iss of user access and ID tokens,
+	// as on a tenant with a custom domain ("https://login.example.com/"):
+	// there Auth0 writes the custom domain into the tokens users get, while
+	// the Management API, and its tokens' iss, stay on the tenant's own
+	// domain (Issuer). The emulator serves both from URL(); point the
+	// custom domain at it (a loopback name such as http://localhost:PORT/
+	// does) for the JWKS under the issuer to be reachable.
+	CustomDomainIssuer string
 	// SigningKey, when set, is the first signing key instead of a fresh
 	// RSA-2048 one. Its kid derives from the key, so tokens survive a
 	// restart with the same key; tests share one to skip key generation.
@@ -137,6 +151,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if iss := cfg.CustomDomainIssuer; iss != "" {
+		if u, err := url.Parse(iss); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(iss, "/") {
+			return nil, fmt.Errorf("auth0emu: CustomDomainIssuer must be an absolute http(s) URL ending in /, got %q", iss)
+		}
+	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -176,7 +195,7 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("auth0emu: listen on %q: %w", addr, err)
+		return nil, &ListenError{Addr: addr, Err: err}
 	}
 	if cfg.PublicURL == "" {
 		if err := s.setBaseURL("http://" + reachableAddr(ln.Addr())); err != nil {
@@ -198,6 +217,27 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	}()
 	return s, nil
 }
+
+// ListenError is Listen failing to bind its address. Its message is
+// "listen on ADDR: REASON" with the operating system's reason ("address
+// already in use"), without the net package's "listen tcp" prefix nor this
+// package's name, so a command can print it under its own name and add a
+// hint (errors.Is(err, syscall.EADDRINUSE) tells a port clash).
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	reason := e.Err.Error()
+	var errno syscall.Errno
+	if errors.As(e.Err, &errno) {
+		reason = errno.Error()
+	}
+	return "listen on " + e.Addr + ": " + reason
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // reachableAddr turns a wildcard listen address into one a local client can
 // dial, so the issuer is a URL that works.
@@ -232,9 +272,19 @@ func (s *Server) URL() string {
 	return s.baseURL
 }
 
-// Issuer is the iss of every token: URL()+"/", with the trailing slash
-// exactly as Auth0 writes it.
+// Issuer is the tenant's issuer: URL()+"/", with the trailing slash
+// exactly as Auth0 writes it. It is the iss of Management API tokens, and
+// of every token unless Config.CustomDomainIssuer is set.
 func (s *Server) Issuer() string { return s.URL() + "/" }
+
+// UserIssuer is the iss of user access and ID tokens:
+// Config.CustomDomainIssuer when set, otherwise Issuer().
+func (s *Server) UserIssuer() string {
+	if s.cfg.CustomDomainIssuer != "" {
+		return s.cfg.CustomDomainIssuer
+	}
+	return s.Issuer()
+}
 
 // ManagementAudience is the audience of Management API tokens:
 // URL()+"/api/v2/".

@@ -203,7 +203,7 @@ func (s *Server) userTokens(u map[string]any, scope string) response {
 		aud = []string{s.cfg.Audience, s.URL() + "/userinfo"}
 	}
 	accessClaims := jwt.MapClaims{
-		"iss":         s.Issuer(),
+		"iss":         s.UserIssuer(),
 		"sub":         sub,
 		"aud":         aud,
 		"iat":         now.Unix(),
@@ -233,7 +233,7 @@ func (s *Server) userTokens(u map[string]any, scope string) response {
 	}
 	if slices.Contains(scopes, "openid") {
 		claims := jwt.MapClaims{
-			"iss": s.Issuer(),
+			"iss": s.UserIssuer(),
 			"sub": sub,
 			"aud": s.cfg.ClientID,
 			"iat": now.Unix(),
@@ -293,7 +293,7 @@ func (s *Server) userinfo(req request) response {
 	if !ok {
 		return textResponse(http.StatusUnauthorized, "Unauthorized")
 	}
-	claims, err := s.verify(raw, s.URL()+"/userinfo")
+	claims, err := s.verify(raw, s.UserIssuer(), s.URL()+"/userinfo")
 	if err != nil {
 		return textResponse(http.StatusUnauthorized, "Unauthorized")
 	}

@@ -45,6 +45,7 @@ import (
 
 	"github.com/auth0/go-auth0/management"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/progressive-profiling/bff/profiling"
 )
@@ -97,6 +98,13 @@ type Store struct {
 	m       atomic.Pointer[management.Management]
 	build   func() (*management.Management, error)
 	timeout time.Duration
+
+	// tokens fetches a Management API token as the SDK's token source
+	// does, for CheckCredentials.
+	tokens *clientcredentials.Config
+	// tokenClient carries CheckCredentials' fetch (Config.HTTPClient's
+	// transport, Config.Timeout).
+	tokenClient *http.Client
 
 	reauthEvery time.Duration
 	now         func() time.Time // time.Now; tests move it
@@ -182,6 +190,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	// ReuseTokenSource, which the SDK neither exposes nor lets us expire),
 	// so a rebuilt client fetches a fresh token on its first call.
 	s.build = func() (*management.Management, error) { return management.New(host, opts...) }
+	scheme := "https://"
+	if insecure {
+		scheme = "http://"
+	}
+	s.tokens = &clientcredentials.Config{
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		TokenURL:       scheme + host + "/oauth/token",
+		EndpointParams: url.Values{"audience": {scheme + host + "/api/v2/"}},
+	}
+	s.tokenClient = &http.Client{Timeout: cfg.Timeout, Transport: httpClient.Transport}
 	m, err := s.build()
 	if err != nil {
 		return nil, fmt.Errorf("auth0store: %w", err)

@@ -9,8 +9,9 @@
 // It prints the base URL, the issuer, the seeded users with their password
 // and a curl line that logs one in, then serves until SIGINT or SIGTERM and
 // shuts down gracefully. -audience, -client-id and -client-secret default to
-// AUTH0_AUDIENCE, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET when set, so the
-// emulator and the service agree. -key-file keeps the signing key in a PEM
+// AUTH0_AUDIENCE, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET when set, and
+// otherwise to the dev tenant's values (auth0emu.DefaultAudience, ...), the
+// ones the service's dev mode uses, so the emulator and the service agree. -key-file keeps the signing key in a PEM
 // file so issued tokens stay valid across restarts; -public-url sets the
 // issuer when apps reach the emulator on another address (a phone on the
 // LAN). See package auth0emu for the endpoints and the /emulator admin
@@ -41,15 +42,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "auth0emu:", err)
-		}
+		fmt.Fprintln(os.Stderr, "auth0emu:", err)
 		os.Exit(2)
 	}
 }
 
 // run parses args, starts the emulator, prints how to use it and serves
-// until ctx is done.
+// until ctx is done. -help prints the flags and returns nil: asking for help
+// is not a failure.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("auth0emu", flag.ContinueOnError)
 	flags.SetOutput(stderr)
@@ -59,11 +59,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return fallback
 	}
-	addr := flags.String("addr", "127.0.0.1:8081", "address to listen on (host:port; port 0 picks a free one)")
+	addr := flags.String("addr", auth0emu.DefaultAddr, "address to listen on (host:port; port 0 picks a free one)")
 	publicURL := flags.String("public-url", "", "base URL clients use when it differs from http://<addr> (e.g. a LAN address for a phone)")
-	audience := flags.String("audience", envOr("AUTH0_AUDIENCE", auth0emu.DefaultAudience), "API identifier of user access tokens (default $AUTH0_AUDIENCE)")
-	clientID := flags.String("client-id", envOr("AUTH0_CLIENT_ID", auth0emu.DefaultClientID), "the pre-registered client id (default $AUTH0_CLIENT_ID)")
-	clientSecret := flags.String("client-secret", envOr("AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret), "the client secret (default $AUTH0_CLIENT_SECRET)")
+	audience := flags.String("audience", envOr("AUTH0_AUDIENCE", auth0emu.DefaultAudience), "API identifier of user access tokens ($AUTH0_AUDIENCE when set)")
+	clientID := flags.String("client-id", envOr("AUTH0_CLIENT_ID", auth0emu.DefaultClientID), "the pre-registered client id ($AUTH0_CLIENT_ID when set)")
+	clientSecret := flags.String("client-secret", envOr("AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret), "the client secret ($AUTH0_CLIENT_SECRET when set)")
 	rate := flags.Float64("rate", auth0emu.DefaultRateLimit, "Management API token-bucket refill per second (negative: unlimited)")
 	burst := flags.Int("burst", auth0emu.DefaultRateBurst, "Management API token-bucket size")
 	ttl := flags.Duration("token-ttl", auth0emu.DefaultTokenTTL, "lifetime of issued tokens")
@@ -71,7 +71,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	keyFile := flags.String("key-file", "", "PEM file of the signing key, created on first use, so tokens stay valid across restarts (default: a new key each start)")
 	quiet := flags.Bool("quiet", false, "do not log each request")
 	if err := flags.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err // flag has printed the problem and the usage
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; every setting is a flag (see -h)", flags.Args())
@@ -102,6 +105,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.Logf = logger.Printf
 	}
 	emu, err := auth0emu.Listen(*addr, cfg)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w (is another emulator or dev-mode service running? use -addr)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -124,5 +126,86 @@ func TestKeyFileIsCreatedThenReused(t *testing.T) {
 	}
 	if _, err := loadOrCreateKey(bad); err == nil || !strings.Contains(err.Error(), "bad.pem") {
 		t.Errorf("garbage key file: %v", err)
+	}
+}
+
+// startEmulator runs the command with args and an empty environment until
+// it prints its banner, and returns its base URL; the test's end stops it.
+func startEmulator(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncbuf.Buffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, env(nil), &stdout, &stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	urlLine := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := urlLine.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "emulator/keys/rotate") {
+			return m[1]
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("run returned %v before its banner; stderr %q", err, stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner; stdout %q stderr %q", stdout.String(), stderr.String())
+		}
+	}
+}
+
+// With nothing configured the stand-alone emulator is the dev tenant: the
+// README's login line (dev mode's client id and audience) gets a token.
+func TestDefaultsAreTheDevTenant(t *testing.T) {
+	base := startEmulator(t, "-addr", "127.0.0.1:0", "-quiet")
+	resp, err := http.PostForm(base+"/oauth/token", url.Values{
+		"grant_type": {"password"}, "username": {"new@example.com"}, "password": {"Passw0rd!"},
+		"client_id": {"dev-client"}, "audience": {"https://profiling-bff.local/api"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("the README's login against the stand-alone emulator: %d %s", resp.StatusCode, b)
+	}
+}
+
+// -help is an answer, not a failure: run returns nil (main exits 0) after
+// printing the flags.
+func TestHelpSucceeds(t *testing.T) {
+	for _, arg := range []string{"-help", "-h", "--help"} {
+		var out, errOut syncbuf.Buffer
+		if err := run(context.Background(), []string{arg}, env(nil), &out, &errOut); err != nil {
+			t.Errorf("%s: %v", arg, err)
+		}
+		if !strings.Contains(errOut.String()+out.String(), "-addr") {
+			t.Errorf("%s printed no flags: %q", arg, errOut.String()+out.String())
+		}
+	}
+}
+
+// A port already taken says so once, names the address and suggests the
+// fix, instead of "auth0emu: auth0emu: listen on ...: listen tcp ...".
+func TestPortClashIsExplained(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	var out, errOut syncbuf.Buffer
+	err = run(context.Background(), []string{"-addr", addr}, env(nil), &out, &errOut)
+	want := "listen on " + addr + ": address already in use (is another emulator or dev-mode service running? use -addr)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("port clash: %v\nwant: %s", err, want)
 	}
 }
