@@ -34,7 +34,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -244,8 +243,12 @@ func (s *Store) User(ctx context.Context, id string) (*profiling.User, error) {
 	if id == "" {
 		return nil, &Error{Op: "read user", kind: profiling.ErrUserNotFound, cause: errors.New("empty user id")}
 	}
-	return s.call(ctx, "read user", id, func(ctx context.Context, m *management.Management) (*management.User, error) {
-		return m.User.Read(ctx, id)
+	return s.call(ctx, "read user", id, func(ctx context.Context, m *management.Management) (*auth0User, error) {
+		u := &auth0User{}
+		if err := m.Request(ctx, http.MethodGet, m.URI("users", id), u); err != nil {
+			return nil, err
+		}
+		return u, nil
 	})
 }
 
@@ -266,43 +269,20 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 			}
 		}
 	}
-	return s.call(ctx, "update user", id, func(ctx context.Context, m *management.Management) (*management.User, error) {
-		// Clones: the SDK decodes the response into this struct, and JSON
-		// decoding into an existing map merges into it, so the caller's
-		// maps must not be the ones it writes to.
-		body := &management.User{}
+	return s.call(ctx, "update user", id, func(ctx context.Context, m *management.Management) (*auth0User, error) {
+		body := map[string]any{}
 		if len(p.UserMetadata) > 0 {
-			um := maps.Clone(p.UserMetadata)
-			body.UserMetadata = &um
+			body["user_metadata"] = p.UserMetadata
 		}
 		if len(p.AppMetadata) > 0 {
-			am := maps.Clone(p.AppMetadata)
-			body.AppMetadata = &am
+			body["app_metadata"] = p.AppMetadata
 		}
-		if err := m.User.Update(ctx, id, body); err != nil {
+		x := &exchange{send: body, answer: &auth0User{}}
+		if err := m.Request(ctx, http.MethodPatch, m.URI("users", id), x); err != nil {
 			return nil, err
 		}
-		// The merge left the patch's deleted (nil) keys in the decoded
-		// maps. Auth0 never stores a top-level null (null means delete), and
-		// every key the patch set is in its answer, so dropping nil entries
-		// leaves exactly what it answered.
-		body.UserMetadata = dropNil(body.UserMetadata)
-		body.AppMetadata = dropNil(body.AppMetadata)
-		return body, nil
+		return x.answer, nil
 	})
-}
-
-// dropNil removes nil entries; an object left empty was absent in the
-// answer.
-func dropNil(m *map[string]any) *map[string]any {
-	if m == nil {
-		return nil
-	}
-	maps.DeleteFunc(*m, func(_ string, v any) bool { return v == nil })
-	if len(*m) == 0 {
-		return nil
-	}
-	return m
 }
 
 // call runs one SDK call under the Store's deadline in its own goroutine,
@@ -312,7 +292,7 @@ func dropNil(m *map[string]any) *map[string]any {
 // becomes an error. The SDK struct is converted there and never escapes.
 // A 401 is answered by one repeat with a fresh token (see renew), within
 // the same deadline: fn must build its request anew each time.
-func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context, *management.Management) (*management.User, error)) (*profiling.User, error) {
+func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context, *management.Management) (*auth0User, error)) (*profiling.User, error) {
 	if s.refusedRecently() {
 		return nil, &Error{Op: op, kind: profiling.ErrUpstreamUnavailable, refused: true, notSent: true, cause: errTokenGateClosed}
 	}
@@ -363,48 +343,4 @@ func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context
 	case <-ctx.Done():
 		return nil, classify(op, ctx.Err())
 	}
-}
-
-// toDomain copies an SDK user into the domain's snapshot. The maps are the
-// ones the SDK just decoded for this call, so nothing is shared.
-func toDomain(u *management.User) *profiling.User {
-	out := &profiling.User{
-		ID:            u.GetID(),
-		Email:         u.GetEmail(),
-		EmailVerified: u.GetEmailVerified(),
-		Name:          u.GetName(),
-		Nickname:      u.GetNickname(),
-		Picture:       u.GetPicture(),
-		GivenName:     u.GetGivenName(),
-		FamilyName:    u.GetFamilyName(),
-		PhoneNumber:   u.GetPhoneNumber(),
-		CreatedAt:     u.GetCreatedAt(),
-		UpdatedAt:     u.GetUpdatedAt(),
-		LastLogin:     u.GetLastLogin(),
-		LoginsCount:   u.GetLoginsCount(),
-		UserMetadata:  deref(u.UserMetadata),
-		AppMetadata:   deref(u.AppMetadata),
-	}
-	for _, i := range u.Identities {
-		if i == nil {
-			continue
-		}
-		out.Identities = append(out.Identities, profiling.Identity{
-			Connection:  i.GetConnection(),
-			Provider:    i.GetProvider(),
-			UserID:      i.GetUserID(),
-			IsSocial:    i.GetIsSocial(),
-			ProfileData: deref(i.ProfileData),
-		})
-	}
-	return out
-}
-
-// deref keeps an absent object absent (the SDK's getters would return an
-// empty map), so the snapshot says what Auth0 said.
-func deref(m *map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	return *m
 }

@@ -411,3 +411,44 @@ func TestOtherClientErrorIsRefused(t *testing.T) {
 		t.Errorf("a 400 was retried: %d PATCHes", n)
 	}
 }
+
+// An enterprise user's root attributes (which go-auth0's struct drops) reach
+// the snapshot, on reads and on the answer to a PATCH, and a linked
+// identity's numeric user_id (as Auth0 sends GitHub's) is read as a string.
+// Account attributes are left out.
+func TestRootAttributesAndNumericIdentityIDsAreKept(t *testing.T) {
+	emu := emulator(t)
+	s := newStore(t, emu, Config{})
+	body := []byte(`{"user_id":"` + auth0emu.SeedNewUserID + `","email":"new@example.com","email_verified":"true",
+		"company":"Acme Corp","title":"Principal Engineer","department":"R&D","groups":["eng"],"last_ip":"192.0.2.1","blocked":false,
+		"identities":[{"connection":"acme-saml","provider":"samlp","user_id":"new","isSocial":false},
+			{"connection":"github","provider":"github","user_id":5551234,"isSocial":true,"profileData":{"nickname":"ghopper"}}]}`)
+	want := map[string]any{"company": "Acme Corp", "title": "Principal Engineer", "department": "R&D", "groups": []any{"eng"}}
+	for _, tc := range []struct {
+		route auth0emu.Route
+		call  func() (*profiling.User, error)
+	}{
+		{auth0emu.RouteGetUser, func() (*profiling.User, error) { return s.User(context.Background(), auth0emu.SeedNewUserID) }},
+		{auth0emu.RoutePatchUser, func() (*profiling.User, error) {
+			return s.UpdateUser(context.Background(), auth0emu.SeedNewUserID, profiling.Patch{UserMetadata: map[string]any{"a": "b"}})
+		}},
+	} {
+		emu.SetFault(tc.route, auth0emu.Fault{Body: body})
+		u, err := tc.call()
+		emu.ClearFaults()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.route, err)
+		}
+		if !reflect.DeepEqual(u.RootAttributes, want) {
+			t.Errorf("%s: root attributes %v, want %v", tc.route, u.RootAttributes, want)
+		}
+		if !u.EmailVerified || len(u.Identities) != 2 || u.Identities[1].UserID != "5551234" || u.Identities[1].ProfileData["nickname"] != "ghopper" {
+			t.Errorf("%s: %+v", tc.route, u)
+		}
+	}
+	// A user without extra root attributes has none.
+	u, err := s.User(context.Background(), auth0emu.SeedReturningUserID)
+	if err != nil || u.RootAttributes != nil {
+		t.Errorf("returning user: root attributes %v, err %v", u.RootAttributes, err)
+	}
+}
