@@ -51,7 +51,9 @@
 //
 // The store keeps each user as the JSON object a tenant returns: user_id,
 // email, email_verified, name, nickname, picture, given_name, family_name,
-// identities[{connection,user_id,provider,isSocial,profileData}], created_at,
+// identities[{connection,user_id,provider,isSocial}, linked ones with
+// profileData], any further root attributes an enterprise connection maps
+// (company, title, ...; NewUser.Attributes), created_at,
 // updated_at, last_login, logins_count, user_metadata, app_metadata (absent
 // when empty, as in recorded Auth0 responses; logins_count and last_login are
 // absent until the first login). Dates use Auth0's form
@@ -86,7 +88,12 @@
 // supplied the names; password login is a dev convenience a real Google user
 // would not have), SeedReturningUserID (names answered, logins_count 3,
 // created 45 days ago) and SeedEnrichedUserID (company and title from an
-// enrichment service).
+// enrichment service) and SeedEnterpriseUserID (a SAML user with company,
+// title and department at the root and a linked GitHub identity).
+//
+// Users are shaped as Auth0 returns them: the primary identity has no
+// profileData (only linked secondary identities, NewUser.LinkedIdentities,
+// have one), and a GitHub identity's user_id is a JSON number.
 //
 // # Observation and faults
 //

@@ -446,6 +446,12 @@ func TestRootAttributesAndNumericIdentityIDsAreKept(t *testing.T) {
 			t.Errorf("%s: %+v", tc.route, u)
 		}
 	}
+	// The seeded enterprise user, as the emulator shapes it.
+	ent, err := s.User(context.Background(), auth0emu.SeedEnterpriseUserID)
+	if err != nil || ent.RootAttributes["company"] != "Acme Corp" || ent.RootAttributes["department"] != "Flight Research" ||
+		len(ent.Identities) != 2 || ent.Identities[1].UserID != auth0emu.SeedLinkedGitHubID || ent.Identities[0].ProfileData != nil {
+		t.Errorf("enterprise user %+v, err %v", ent, err)
+	}
 	// A user without extra root attributes has none.
 	u, err := s.User(context.Background(), auth0emu.SeedReturningUserID)
 	if err != nil || u.RootAttributes != nil {
