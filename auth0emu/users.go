@@ -51,8 +51,8 @@ type NewUser struct {
 	// the primary one. Auth0 gives only these a profileData: the primary
 	// identity's profile is the user's root.
 	LinkedIdentities []LinkedIdentity `json:"linked_identities,omitempty"`
-	UserMetadata map[string]any `json:"user_metadata,omitempty"`
-	AppMetadata  map[string]any `json:"app_metadata,omitempty"`
+	UserMetadata     map[string]any   `json:"user_metadata,omitempty"`
+	AppMetadata      map[string]any   `json:"app_metadata,omitempty"`
 	// LoginsCount and LastLogin seed a login history; CreatedAt defaults to
 	// now. A positive LoginsCount without LastLogin logs in at CreatedAt.
 	LoginsCount int64     `json:"logins_count,omitempty"`
@@ -147,14 +147,14 @@ func emailKey(connection, email string) string {
 
 // createInput is a validated creation request from either entry point.
 type createInput struct {
-	id, connection, provider           string
-	database, social                   bool
-	email, password, username          string
-	root                               map[string]any // given_name, family_name, name, nickname, picture, phone_number, booleans, Attributes
-	userMetadata, appMeta              map[string]any
-	linked                             []any // secondary identities, as stored
-	loginsCount                        int64
-	createdAt, lastLogin               time.Time
+	id, connection, provider  string
+	database, social          bool
+	email, password, username string
+	root                      map[string]any // given_name, family_name, name, nickname, picture, phone_number, booleans, Attributes
+	userMetadata, appMeta     map[string]any
+	linked                    []any // secondary identities, as stored
+	loginsCount               int64
+	createdAt, lastLogin      time.Time
 }
 
 // CreateUser stores u under the same rules as POST /api/v2/users (plus
