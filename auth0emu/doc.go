@@ -22,7 +22,9 @@
 // Every /api/v2 response carries X-RateLimit-Limit, X-RateLimit-Remaining and
 // X-RateLimit-Reset (unix seconds when the bucket is full again) from a token
 // bucket (Config.RateLimit per second, Config.RateBurst); an empty bucket
-// answers 429 too_many_requests with Retry-After.
+// answers 429 too_many_requests with Retry-After. Config.RatePreset picks a
+// tenant type's limits: "free" (2/s, burst 2), "dev" (non-production, 0.5/s,
+// burst 5) or "paid" (16/s, burst 50, the default).
 //
 // # Tokens
 //
@@ -111,7 +113,8 @@
 //	POST /emulator/keys/rotate    new signing key, old one still served           → {"kid": ...}
 //	POST /emulator/keys/retire    {"kid": "..."}: stop serving a key
 //	POST /emulator/faults         {"route": "GET /api/v2/users/{id}", "latency": "250ms", "hang": false,
-//	                               "status": 503, "rate_limited": false, "malformed_json": false, "times": 0}
+//	                               "status": 503, "rate_limited": false, "retry_after": "2s",
+//	                               "malformed_json": false, "times": 0}
 //	POST /emulator/faults/clear   clear every fault, release hung requests
 //	GET  /emulator/counts         requests per route;  POST /emulator/counts/reset
 //
