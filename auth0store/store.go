@@ -46,6 +46,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/ratelimit"
 )
 
 // Config configures a Store.
@@ -73,6 +74,10 @@ type Config struct {
 	// the client at most this often, and after the token endpoint refuses
 	// the client credentials, calls fail fast for this long. Default 10s.
 	ReauthInterval time.Duration
+	// Budget remembers a 429's reset so no call is made before it; share
+	// one across instances (ratelimit.Redis). Default: this Store's own
+	// memo.
+	Budget Budget
 }
 
 const (
@@ -81,11 +86,13 @@ const (
 	defaultReauthInterval = 10 * time.Second
 )
 
-// retryStatuses are the answers worth a bounded retry: rate limited or a
-// transient upstream failure. PATCH is safe to repeat: the same metadata
-// merge gives the same result.
+// retryStatuses are the answers worth a bounded retry: a transient
+// upstream failure. PATCH is safe to repeat: the same metadata merge gives
+// the same result. A 429 is not among them: the tenant is out of budget
+// until its reset, which the Budget records, and retrying before it only
+// spends more.
 var retryStatuses = []int{
-	http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+	http.StatusInternalServerError, http.StatusBadGateway,
 	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
 }
 
@@ -99,6 +106,7 @@ type Store struct {
 
 	reauthEvery time.Duration
 	now         func() time.Time // time.Now; tests move it
+	budget      Budget
 
 	renewMu   sync.Mutex
 	renewedAt time.Time // guarded by renewMu
@@ -148,11 +156,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	case cfg.ReauthInterval == 0:
 		cfg.ReauthInterval = defaultReauthInterval
 	}
-	s := &Store{timeout: cfg.Timeout, reauthEvery: cfg.ReauthInterval, now: time.Now}
+	s := &Store{timeout: cfg.Timeout, reauthEvery: cfg.ReauthInterval, now: time.Now, budget: cfg.Budget}
+	if s.budget == nil {
+		s.budget = &ratelimit.Memo{}
+	}
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: cfg.Timeout}
 	}
+	apiClient := *httpClient
+	apiClient.Transport = &budgetWatch{base: httpClient.Transport, store: s}
 	// The token source keeps this context for its whole life and fetches
 	// tokens with the *http.Client it carries (golang.org/x/oauth2's
 	// HTTPClient key); oauth2.Transport gives the fetch no request context,
@@ -170,7 +183,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	opts = append(opts,
 		management.WithClientCredentials(tokenCtx, cfg.ClientID, cfg.ClientSecret),
-		management.WithClient(httpClient),
+		management.WithClient(&apiClient),
 		management.WithRetryStrategy(management.RetryStrategy{
 			MaxRetries:        cfg.MaxRetries,
 			Statuses:          retryStatuses,
@@ -295,6 +308,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context, *management.Management) (*auth0User, error)) (*profiling.User, error) {
 	if s.refusedRecently() {
 		return nil, &Error{Op: op, kind: profiling.ErrUpstreamUnavailable, refused: true, notSent: true, cause: errTokenGateClosed}
+	}
+	// A Budget that cannot tell answers what it knows locally.
+	if until, _ := s.budget.Until(ctx); until.After(s.now()) {
+		return nil, &Error{Op: op, kind: profiling.ErrUpstreamUnavailable, notSent: true, limitedUntil: until, cause: ErrRateLimited}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
