@@ -203,6 +203,17 @@ func TestKnownValuesAreNeverAsked(t *testing.T) {
 			t.Errorf("pending %v, want the names only", got)
 		}
 	})
+	t.Run("enterprise connection supplied names, company and title", func(t *testing.T) {
+		token := e.login("enterprise@example.com") // second login: returning
+		v := e.viewer(token, "")
+		if v["company"] != "Acme Corp" || fieldValue(v, "company")["source"] != "IDENTITY_PROVIDER" ||
+			v["title"] != "Principal Engineer" || v["firstName"] != "Katherine" {
+			t.Errorf("company %v from %v, title %v, firstName %v", v["company"], fieldValue(v, "company")["source"], v["title"], v["firstName"])
+		}
+		if got := keys(v["pendingFields"]); len(got) != 0 {
+			t.Errorf("pending %v, want nothing", got)
+		}
+	})
 	t.Run("returning user answered the names earlier", func(t *testing.T) {
 		token := e.login("returning@example.com") // fourth login: engaged
 		v := e.viewer(token, "")

@@ -29,6 +29,7 @@ import (
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/resolvers"
 )
 
@@ -90,6 +91,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Domain:       base,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
+		// The tenant's rate limit is shared by every instance, and so is
+		// knowing it is exhausted.
+		Budget: ratelimit.NewRedis(rdb, ratelimit.RedisOptions{}),
 	})
 	if err != nil {
 		return fmt.Errorf("auth0: %w", err)

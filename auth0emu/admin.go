@@ -18,6 +18,7 @@ type faultRequest struct {
 	Hang          bool   `json:"hang"`
 	Status        int    `json:"status"`
 	RateLimited   bool   `json:"rate_limited"`
+	RetryAfter    string `json:"retry_after"`
 	MalformedJSON bool   `json:"malformed_json"`
 	Body          string `json:"body"`
 	Times         int    `json:"times"`
@@ -37,6 +38,13 @@ func (f faultRequest) fault() (Fault, error) {
 			return Fault{}, fmt.Errorf("latency must be a duration such as \"250ms\", got %q", f.Latency)
 		}
 		out.Latency = d
+	}
+	if f.RetryAfter != "" {
+		d, err := time.ParseDuration(f.RetryAfter)
+		if err != nil || d < 0 {
+			return Fault{}, fmt.Errorf("retry_after must be a duration such as \"2s\", got %q", f.RetryAfter)
+		}
+		out.RetryAfter = d
 	}
 	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
 		return Fault{}, fmt.Errorf("status must be 400-599, got %d", f.Status)

@@ -22,7 +22,9 @@
 // Every /api/v2 response carries X-RateLimit-Limit, X-RateLimit-Remaining and
 // X-RateLimit-Reset (unix seconds when the bucket is full again) from a token
 // bucket (Config.RateLimit per second, Config.RateBurst); an empty bucket
-// answers 429 too_many_requests with Retry-After.
+// answers 429 too_many_requests with Retry-After. Config.RatePreset picks a
+// tenant type's limits: "free" (2/s, burst 2), "dev" (non-production, 0.5/s,
+// burst 5) or "paid" (16/s, burst 50, the default).
 //
 // # Tokens
 //
@@ -52,7 +54,9 @@
 //
 // The store keeps each user as the JSON object a tenant returns: user_id,
 // email, email_verified, name, nickname, picture, given_name, family_name,
-// identities[{connection,user_id,provider,isSocial,profileData}], created_at,
+// identities[{connection,user_id,provider,isSocial}, linked ones with
+// profileData], any further root attributes an enterprise connection maps
+// (company, title, ...; NewUser.Attributes), created_at,
 // updated_at, last_login, logins_count, user_metadata, app_metadata (absent
 // when empty, as in recorded Auth0 responses; logins_count and last_login are
 // absent until the first login). Dates use Auth0's form
@@ -87,7 +91,12 @@
 // supplied the names; password login is a dev convenience a real Google user
 // would not have), SeedReturningUserID (names answered, logins_count 3,
 // created 45 days ago) and SeedEnrichedUserID (company and title from an
-// enrichment service).
+// enrichment service) and SeedEnterpriseUserID (a SAML user with company,
+// title and department at the root and a linked GitHub identity).
+//
+// Users are shaped as Auth0 returns them: the primary identity has no
+// profileData (only linked secondary identities, NewUser.LinkedIdentities,
+// have one), and a GitHub identity's user_id is a JSON number.
 //
 // # Observation and faults
 //
@@ -105,7 +114,8 @@
 //	POST /emulator/keys/rotate    new signing key, old one still served           → {"kid": ...}
 //	POST /emulator/keys/retire    {"kid": "..."}: stop serving a key
 //	POST /emulator/faults         {"route": "GET /api/v2/users/{id}", "latency": "250ms", "hang": false,
-//	                               "status": 503, "rate_limited": false, "malformed_json": false, "times": 0}
+//	                               "status": 503, "rate_limited": false, "retry_after": "2s",
+//	                               "malformed_json": false, "times": 0}
 //	POST /emulator/faults/clear   clear every fault, release hung requests
 //	GET  /emulator/counts         requests per route;  POST /emulator/counts/reset
 //

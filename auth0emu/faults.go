@@ -45,6 +45,10 @@ type Fault struct {
 	// RateLimited answers 429 too_many_requests with Auth0's body and
 	// X-RateLimit-* and Retry-After headers, without processing.
 	RateLimited bool
+	// RetryAfter, with RateLimited, is how long the 429 says the tenant is
+	// out of budget (X-RateLimit-Reset and Retry-After); 0 means until the
+	// token bucket holds a token again.
+	RetryAfter time.Duration
 	// MalformedJSON processes the request, then truncates the JSON body
 	// (status unchanged), as a response cut off in transit.
 	MalformedJSON bool

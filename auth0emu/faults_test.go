@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,6 +37,36 @@ func TestFaultStatusForTimes(t *testing.T) {
 	}
 	if n := s.Count(RouteGetUser); n != 3 {
 		t.Errorf("Count %d, want 3", n)
+	}
+}
+
+// An injected 429 can say the tenant is out of budget for longer than the
+// token bucket would: X-RateLimit-Reset and Retry-After follow RetryAfter,
+// also when set through the admin route.
+func TestFaultRateLimitedRetryAfter(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := start(t, Config{Now: clock.Now})
+	tok := bearer(managementToken(t, s, ""))
+	s.SetFault(RouteGetUser, Fault{RateLimited: true, RetryAfter: 2500 * time.Millisecond})
+	r := do(t, http.MethodGet, userURL(s, SeedNewUserID), tok, "")
+	wantAPIError(t, r, http.StatusTooManyRequests, "too_many_requests")
+	if want := fmt.Sprint(clock.Now().Add(3 * time.Second).Unix()); r.header.Get("X-RateLimit-Reset") != want || r.header.Get("Retry-After") != "3" {
+		t.Errorf("429 headers %v, want X-RateLimit-Reset %s and Retry-After 3", r.header, want)
+	}
+
+	admin := http.Header{"Content-Type": {"application/json"}}
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/emulator/faults", nil)
+	req.SetBasicAuth(s.Config().ClientID, s.Config().ClientSecret)
+	admin.Set("Authorization", req.Header.Get("Authorization"))
+	if r := do(t, http.MethodPost, s.URL()+"/emulator/faults", admin, `{"route":"GET /api/v2/users/{id}","rate_limited":true,"retry_after":"5s"}`); r.status != http.StatusOK {
+		t.Fatalf("admin fault: %d %s", r.status, r.body)
+	}
+	r = do(t, http.MethodGet, userURL(s, SeedNewUserID), tok, "")
+	if want := fmt.Sprint(clock.Now().Add(5 * time.Second).Unix()); r.status != http.StatusTooManyRequests || r.header.Get("X-RateLimit-Reset") != want {
+		t.Errorf("admin-set 429: %d %v, want reset %s", r.status, r.header, want)
+	}
+	if r := do(t, http.MethodPost, s.URL()+"/emulator/faults", admin, `{"route":"GET /api/v2/users/{id}","rate_limited":true,"retry_after":"soon"}`); r.status != http.StatusBadRequest {
+		t.Errorf("retry_after soon: %d %s", r.status, r.body)
 	}
 }
 

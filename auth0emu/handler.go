@@ -123,7 +123,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, route Route, use
 	var resp response
 	switch {
 	case faulted && fault.RateLimited:
-		resp = s.rateLimitedResponse(isManagementRoute(route))
+		resp = s.rateLimitedResponse(isManagementRoute(route), fault.RetryAfter)
 	case faulted && fault.Status != 0:
 		resp = faultStatusResponse(route, fault.Status)
 		if isManagementRoute(route) {

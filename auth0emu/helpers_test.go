@@ -36,7 +36,7 @@ func start(t *testing.T, cfg Config) *Server {
 	if cfg.Audience == "" {
 		cfg.Audience = testAudience
 	}
-	if cfg.RateLimit == 0 {
+	if cfg.RateLimit == 0 && cfg.RatePreset == "" {
 		cfg.RateLimit = -1 // most tests are not about the rate limit
 	}
 	if cfg.SigningKey == nil {

@@ -23,7 +23,7 @@ func (s *Server) management(scope string, next routeHandler) routeHandler {
 			return resp
 		}
 		if !s.limiter.AllowN(s.now(), 1) {
-			return s.rateLimitedResponse(true)
+			return s.rateLimitedResponse(true, 0)
 		}
 		resp := next(req)
 		s.rateLimitHeaders(resp.header)
@@ -90,13 +90,17 @@ func setRateLimitHeaders(h http.Header, limit, remaining int, reset time.Time) {
 }
 
 // rateLimitedResponse is Auth0's 429 with Retry-After: the whole seconds
-// until the bucket holds a token again (at least 1).
-func (s *Server) rateLimitedResponse(managementAPI bool) response {
+// until the bucket holds a token again (at least 1), or until after when
+// that is positive (an injected fault).
+func (s *Server) rateLimitedResponse(managementAPI bool, after time.Duration) response {
 	now := s.now()
 	retry := 1
 	if limit := float64(s.limiter.Limit()); limit > 0 && !math.IsInf(limit, 1) {
 		need := 1 - s.limiter.TokensAt(now)
 		retry = max(1, int(math.Ceil(need/limit)))
+	}
+	if after > 0 {
+		retry = int(math.Ceil(after.Seconds()))
 	}
 	var resp response
 	if managementAPI {

@@ -3,10 +3,12 @@ package auth0emu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +180,44 @@ func TestRateLimitTokenBucket(t *testing.T) {
 	}
 	if n := s.Count(RouteGetUser); n != 6 {
 		t.Errorf("Count(GET user) %d, want 6 (429s are counted)", n)
+	}
+}
+
+// The presets are Auth0's published limits; "free" refuses the third call
+// of a burst, explicit values win over a preset, and an unknown name is
+// refused with the names it could have been.
+func TestRatePresets(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := start(t, Config{RatePreset: "free", Now: clock.Now})
+	if c := s.Config(); c.RateLimit != 2 || c.RateBurst != 2 {
+		t.Errorf("free: rate %v burst %d, want 2 and 2", c.RateLimit, c.RateBurst)
+	}
+	tok := bearer(managementToken(t, s, ""))
+	var statuses []int
+	for range 3 {
+		statuses = append(statuses, do(t, http.MethodGet, userURL(s, SeedNewUserID), tok, "").status)
+	}
+	if fmt.Sprint(statuses) != "[200 200 429]" {
+		t.Errorf("free tenant burst: %v, want [200 200 429]", statuses)
+	}
+	clock.Add(500 * time.Millisecond) // one token back at 2/s
+	if r := do(t, http.MethodGet, userURL(s, SeedNewUserID), tok, ""); r.status != http.StatusOK {
+		t.Errorf("after 500ms: %d", r.status)
+	}
+
+	for name, want := range map[string][2]float64{"dev": {0.5, 5}, "paid": {16, 50}} {
+		e, err := New(Config{RatePreset: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := e.Config(); c.RateLimit != want[0] || float64(c.RateBurst) != want[1] {
+			t.Errorf("%s: rate %v burst %d, want %v", name, c.RateLimit, c.RateBurst, want)
+		}
+	}
+	if e, err := New(Config{RatePreset: "dev", RateBurst: 1}); err != nil || e.Config().RateBurst != 1 || e.Config().RateLimit != 0.5 {
+		t.Errorf("explicit burst over a preset: %+v %v", e.Config(), err)
+	}
+	if _, err := New(Config{RatePreset: "enterprise"}); err == nil || !strings.Contains(err.Error(), "free, dev, paid") {
+		t.Errorf("unknown preset: %v", err)
 	}
 }

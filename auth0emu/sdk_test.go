@@ -41,11 +41,19 @@ func TestSDKReadsSeededUser(t *testing.T) {
 	if social.GetGivenName() != "Grace" || !social.Identities[0].GetIsSocial() || social.Identities[0].GetUserID() != "109876543210987654321" {
 		t.Errorf("social user %+v identities %+v", social, social.Identities[0])
 	}
+	// go-auth0 copes with the numeric user_id of the linked GitHub identity.
+	ent, err := m.User.Read(ctx, SeedEnterpriseUserID)
+	if err != nil {
+		t.Fatalf("Read enterprise: %v", err)
+	}
+	if len(ent.Identities) != 2 || ent.Identities[1].GetUserID() != SeedLinkedGitHubID || ent.Identities[1].GetProvider() != "github" {
+		t.Errorf("enterprise identities %+v", ent.Identities)
+	}
 	if n := s.Count(RouteToken); n != 1 {
 		t.Errorf("token endpoint called %d times, want 1 (Basic auth accepted on the first try)", n)
 	}
-	if n := s.Count(RouteGetUser); n != 2 {
-		t.Errorf("GET user counted %d, want 2", n)
+	if n := s.Count(RouteGetUser); n != 3 {
+		t.Errorf("GET user counted %d, want 3", n)
 	}
 }
 

@@ -13,6 +13,14 @@ const (
 	SeedSocialUserID    = "google-oauth2|109876543210987654321"
 	SeedReturningUserID = "auth0|65f0c0ffee00000000000003"
 	SeedEnrichedUserID  = "auth0|65f0c0ffee00000000000004"
+	// SeedEnterpriseUserID has Auth0's SAML form: samlp|connection|NameID.
+	SeedEnterpriseUserID = "samlp|acme-saml|enterprise@example.com"
+
+	// SeedEnterpriseConnection is the enterprise user's SAML connection.
+	SeedEnterpriseConnection = "acme-saml"
+	// SeedLinkedGitHubID is the GitHub account linked to the enterprise
+	// user; Auth0 returns it as a JSON number.
+	SeedLinkedGitHubID = "5551234"
 )
 
 // bookkeepingKey is the app_metadata key under which the service records
@@ -38,8 +46,17 @@ func SeedUsers() []NewUser { return SeedUsersAt(time.Now()) }
 //  4. enriched@example.com: database, app_metadata.enrichment with company
 //     Initech and title Staff Engineer, one login (company and title are
 //     never asked).
+//  5. enterprise@example.com: the SAML connection acme-saml (provider
+//     samlp), which mapped given_name Katherine, family_name Johnson and, at
+//     the root as Auth0 stores enterprise attributes, company Acme Corp,
+//     title Principal Engineer and department Flight Research; one login
+//     (names, company and title are never asked). A GitHub account is linked
+//     as a secondary identity: numeric user_id SeedLinkedGitHubID and a
+//     profileData (nickname, location, blog) with nothing the default rules
+//     read. As with the social user, the password is a dev convenience.
 //
-// Every password is SeedPassword.
+// No primary identity has a profileData: Auth0 gives it only to linked
+// secondary identities. Every password is SeedPassword.
 func SeedUsersAt(now time.Time) []NewUser {
 	now = now.UTC().Truncate(time.Millisecond)
 	returningCreated := now.AddDate(0, 0, -45)
@@ -102,6 +119,27 @@ func SeedUsersAt(now time.Time) []NewUser {
 			LoginsCount: 1,
 			CreatedAt:   now.Add(-2 * time.Hour),
 			LastLogin:   now.Add(-2 * time.Hour),
+		},
+		{
+			ID:            SeedEnterpriseUserID,
+			Connection:    SeedEnterpriseConnection,
+			Provider:      "samlp",
+			Email:         "enterprise@example.com",
+			EmailVerified: true,
+			Password:      SeedPassword,
+			GivenName:     "Katherine",
+			FamilyName:    "Johnson",
+			Name:          "Katherine Johnson",
+			Attributes: map[string]any{
+				"company": "Acme Corp", "title": "Principal Engineer", "department": "Flight Research",
+			},
+			LinkedIdentities: []LinkedIdentity{{
+				Connection: "github", UserID: SeedLinkedGitHubID, IsSocial: true,
+				ProfileData: map[string]any{"nickname": "kjohnson", "location": "Hampton, VA", "blog": "https://kjohnson.example.com"},
+			}},
+			LoginsCount: 1,
+			CreatedAt:   now.Add(-72 * time.Hour),
+			LastLogin:   now.Add(-72 * time.Hour),
 		},
 	}
 }

@@ -48,6 +48,32 @@ func TestSeedUsers(t *testing.T) {
 		t.Errorf("enriched user %v", enriched)
 	}
 
+	ent, _ := s.User(SeedEnterpriseUserID)
+	ids := ent["identities"].([]any)
+	primary := ids[0].(map[string]any)
+	if ent["given_name"] != "Katherine" || ent["company"] != "Acme Corp" || ent["title"] != "Principal Engineer" ||
+		ent["department"] != "Flight Research" || ent["logins_count"] != float64(1) ||
+		primary["provider"] != "samlp" || primary["connection"] != SeedEnterpriseConnection ||
+		primary["user_id"] != "acme-saml|enterprise@example.com" || primary["isSocial"] != false {
+		t.Errorf("enterprise user %v", ent)
+	}
+	if len(ids) != 2 {
+		t.Fatalf("enterprise identities %v, want the primary and the linked GitHub one", ids)
+	}
+	linked := ids[1].(map[string]any)
+	if linked["provider"] != "github" || linked["user_id"] != float64(5551234) || linked["isSocial"] != true ||
+		linked["profileData"].(map[string]any)["nickname"] != "kjohnson" {
+		t.Errorf("linked identity %v, want GitHub with a numeric user_id and profileData", linked)
+	}
+
+	// Auth0 gives profileData only to linked secondary identities.
+	for _, u := range SeedUsersAt(now) {
+		doc, _ := s.User(u.ID)
+		if p, has := doc["identities"].([]any)[0].(map[string]any)["profileData"]; has {
+			t.Errorf("%s: primary identity has profileData %v", u.Email, p)
+		}
+	}
+
 	for _, u := range SeedUsersAt(now) {
 		if r := passwordLogin(t, s, u.Email, SeedPassword); r.status != http.StatusOK {
 			t.Errorf("%s cannot log in with the documented password: %d %s", u.Email, r.status, r.body)
@@ -90,7 +116,17 @@ func TestCreateUserGoAPIErrors(t *testing.T) {
 		}
 	}
 	u, err := s.CreateUser(NewUser{ID: "12345", Connection: "github", IsSocial: true, Nickname: "octo"})
-	if err != nil || u["user_id"] != "github|12345" || u["name"] != "octo" {
-		t.Errorf("social without email: %v %v", u, err)
+	if err != nil || u["user_id"] != "github|12345" || u["name"] != "octo" ||
+		u["identities"].([]any)[0].(map[string]any)["user_id"] != float64(12345) {
+		t.Errorf("social without email (GitHub's identity user_id is a number): %v %v", u, err)
+	}
+	for _, k := range []string{"email", "identities", "logins_count", "user_id"} {
+		_, err := s.CreateUser(NewUser{Connection: "acme-oidc", Provider: "oidc", Email: k + "@example.com", Attributes: map[string]any{k: "x"}})
+		if apiErr, ok := err.(*APIError); !ok || apiErr.StatusCode != http.StatusBadRequest {
+			t.Errorf("attributes setting %s: %v, want 400", k, err)
+		}
+	}
+	if _, err := s.CreateUser(NewUser{Connection: "acme-oidc", Email: "l@example.com", Password: "x", LinkedIdentities: []LinkedIdentity{{Connection: "github"}}}); err == nil {
+		t.Errorf("a linked identity without user_id was accepted")
 	}
 }

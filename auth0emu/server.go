@@ -42,6 +42,36 @@ const (
 	maxBodyBytes = 1 << 20
 )
 
+// RatePreset is the Management API limit of one kind of Auth0 tenant.
+type RatePreset struct {
+	Name  string
+	Limit float64 // sustained requests per second
+	Burst int
+	About string
+}
+
+// RatePresets are Auth0's published Management API limits per tenant type.
+// Auth0 publishes no burst for non-production tenants, only "under 1
+// request per second"; dev's burst is chosen so a developer's first clicks
+// pass and a loop is throttled.
+var RatePresets = []RatePreset{
+	{"free", 2, 2, "a Free tenant: burst 2, 2 requests/s sustained"},
+	{"dev", 0.5, 5, "a non-production tenant: under 1 request/s (0.5/s, burst 5)"},
+	{"paid", DefaultRateLimit, DefaultRateBurst, "a paid production tenant: 16 requests/s sustained, burst 50 (the default)"},
+}
+
+// LookupRatePreset returns the preset called name.
+func LookupRatePreset(name string) (RatePreset, error) {
+	var names []string
+	for _, p := range RatePresets {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return RatePreset{}, fmt.Errorf("auth0emu: rate preset %q is unknown; use one of %s", name, strings.Join(names, ", "))
+}
+
 // Config configures a Server. Zero values take the documented defaults.
 type Config struct {
 	// LoginsCountClaim, when set, adds the user's logins_count to every user
@@ -66,6 +96,9 @@ type Config struct {
 	RateLimit float64
 	// RateBurst is the bucket size. Default 50.
 	RateBurst int
+	// RatePreset names a tenant type's limits (see RatePresets: "free",
+	// "dev", "paid"); RateLimit and RateBurst left zero take its values.
+	RatePreset string
 	// Now is the clock for tokens, dates and the rate limiter. Default
 	// time.Now.
 	Now func() time.Time
@@ -135,6 +168,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("auth0emu: TokenTTL must not be negative, got %s", cfg.TokenTTL)
 	case cfg.TokenTTL == 0:
 		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.RatePreset != "" {
+		p, err := LookupRatePreset(cfg.RatePreset)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.RateLimit == 0 {
+			cfg.RateLimit = p.Limit
+		}
+		if cfg.RateBurst == 0 {
+			cfg.RateBurst = p.Burst
+		}
 	}
 	switch {
 	case math.IsNaN(cfg.RateLimit) || math.IsInf(cfg.RateLimit, 0):

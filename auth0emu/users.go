@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -41,16 +42,57 @@ type NewUser struct {
 	// (the default), e.g. "google-oauth2" for social ones.
 	Provider string `json:"provider,omitempty"`
 	IsSocial bool   `json:"isSocial,omitempty"`
-	// ProfileData, when set, is the primary identity's profileData: what an
-	// identity provider supplied beyond the root attributes.
-	ProfileData  map[string]any `json:"profileData,omitempty"`
-	UserMetadata map[string]any `json:"user_metadata,omitempty"`
-	AppMetadata  map[string]any `json:"app_metadata,omitempty"`
+	// Attributes are further root attributes, as an enterprise connection
+	// (SAML, OIDC) maps them from its identity provider: company, title,
+	// department, ... They may not name an attribute the emulator manages
+	// (user_id, email, identities, user_metadata, logins_count, ...).
+	Attributes map[string]any `json:"attributes,omitempty"`
+	// LinkedIdentities are secondary identities linked to this user, after
+	// the primary one. Auth0 gives only these a profileData: the primary
+	// identity's profile is the user's root.
+	LinkedIdentities []LinkedIdentity `json:"linked_identities,omitempty"`
+	UserMetadata     map[string]any   `json:"user_metadata,omitempty"`
+	AppMetadata      map[string]any   `json:"app_metadata,omitempty"`
 	// LoginsCount and LastLogin seed a login history; CreatedAt defaults to
 	// now. A positive LoginsCount without LastLogin logs in at CreatedAt.
 	LoginsCount int64     `json:"logins_count,omitempty"`
 	CreatedAt   time.Time `json:"created_at,omitzero"`
 	LastLogin   time.Time `json:"last_login,omitzero"`
+}
+
+// LinkedIdentity is a secondary identity as Auth0 lists it in identities
+// once accounts are linked.
+type LinkedIdentity struct {
+	Connection string `json:"connection"`
+	// Provider defaults to Connection.
+	Provider string `json:"provider,omitempty"`
+	// UserID is the provider's id; a provider in numericIdentityIDs gets it
+	// as a JSON number, as Auth0 answers.
+	UserID      string         `json:"user_id"`
+	IsSocial    bool           `json:"isSocial,omitempty"`
+	ProfileData map[string]any `json:"profileData,omitempty"`
+}
+
+// numericIdentityIDs are the providers whose identity user_id Auth0 returns
+// as a JSON number (a known inconsistency go-auth0 copes with).
+var numericIdentityIDs = []string{"github"}
+
+// identityUserID is an identity's user_id as Auth0 writes it.
+func identityUserID(provider, id string) any {
+	if slices.Contains(numericIdentityIDs, provider) {
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil && n >= 0 && n < 1<<53 {
+			return float64(n)
+		}
+	}
+	return id
+}
+
+// managedAttributes are root attributes the emulator sets itself, so
+// NewUser.Attributes may not name them.
+var managedAttributes = []string{
+	"user_id", "email", "email_verified", "username", "given_name", "family_name", "name", "nickname",
+	"picture", "phone_number", "phone_verified", "identities", "user_metadata", "app_metadata",
+	"created_at", "updated_at", "last_login", "logins_count", "last_password_reset", "blocked", "password",
 }
 
 // userRecord is one stored user: the JSON object a GET returns plus what
@@ -105,13 +147,14 @@ func emailKey(connection, email string) string {
 
 // createInput is a validated creation request from either entry point.
 type createInput struct {
-	id, connection, provider           string
-	database, social                   bool
-	email, password, username          string
-	root                               map[string]any // given_name, family_name, name, nickname, picture, phone_number, booleans
-	profileData, userMetadata, appMeta map[string]any
-	loginsCount                        int64
-	createdAt, lastLogin               time.Time
+	id, connection, provider  string
+	database, social          bool
+	email, password, username string
+	root                      map[string]any // given_name, family_name, name, nickname, picture, phone_number, booleans, Attributes
+	userMetadata, appMeta     map[string]any
+	linked                    []any // secondary identities, as stored
+	loginsCount               int64
+	createdAt, lastLogin      time.Time
 }
 
 // CreateUser stores u under the same rules as POST /api/v2/users (plus
@@ -167,23 +210,47 @@ func createInputFromNewUser(u NewUser) (createInput, *APIError) {
 		}
 	}
 	in.root["email_verified"] = u.EmailVerified
-	var err error
+	attrs, err := normalizeObject(u.Attributes)
+	if err != nil {
+		return createInput{}, invalidBody("'attributes is not a JSON object: %v'", err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		if slices.Contains(managedAttributes, k) {
+			return createInput{}, invalidBody("'attributes may not set %s: the emulator manages it' on property attributes", k)
+		}
+		in.root[k] = attrs[k]
+	}
+	for i, l := range u.LinkedIdentities {
+		if l.Connection == "" || l.UserID == "" {
+			return createInput{}, invalidBody("'linked_identities[%d] needs connection and user_id'", i)
+		}
+		provider := cmpOr(l.Provider, l.Connection)
+		identity := map[string]any{
+			"connection": l.Connection, "provider": provider,
+			"user_id": identityUserID(provider, l.UserID), "isSocial": l.IsSocial,
+		}
+		profile, err := normalizeObject(l.ProfileData)
+		if err != nil {
+			return createInput{}, invalidBody("'linked_identities[%d].profileData is not a JSON object: %v'", i, err)
+		}
+		if len(profile) > 0 {
+			identity["profileData"] = profile
+		}
+		in.linked = append(in.linked, identity)
+	}
 	for _, m := range []struct {
 		name string
 		src  map[string]any
 		dst  *map[string]any
 	}{
-		{"profileData", u.ProfileData, &in.profileData},
 		{"user_metadata", u.UserMetadata, &in.userMetadata},
 		{"app_metadata", u.AppMetadata, &in.appMeta},
 	} {
 		if *m.dst, err = normalizeObject(m.src); err != nil {
 			return createInput{}, invalidBody("'%s is not a JSON object: %v'", m.name, err)
 		}
-		if m.name != "profileData" {
-			if apiErr := checkMetadataKeys(m.name, *m.dst); apiErr != nil {
-				return createInput{}, apiErr
-			}
+		if apiErr := checkMetadataKeys(m.name, *m.dst); apiErr != nil {
+			return createInput{}, apiErr
 		}
 	}
 	if apiErr := in.validate(); apiErr != nil {
@@ -250,7 +317,7 @@ func (s *Server) insert(in createInput) (map[string]any, *APIError) {
 	if id == "" {
 		id = in.provider + "|" + randomHex(24)
 	}
-	_, identityUserID, _ := strings.Cut(id, "|")
+	_, primaryID, _ := strings.Cut(id, "|")
 	email := in.email
 	if in.database {
 		email = strings.ToLower(email)
@@ -259,16 +326,15 @@ func (s *Server) insert(in createInput) (map[string]any, *APIError) {
 	doc := maps.Clone(in.root)
 	doc["user_id"] = id
 	doc["created_at"] = auth0Time(created)
+	// The primary identity never has profileData: its profile is the
+	// user's root.
 	identity := map[string]any{
 		"connection": in.connection,
-		"user_id":    identityUserID,
+		"user_id":    identityUserID(in.provider, primaryID),
 		"provider":   in.provider,
 		"isSocial":   in.social,
 	}
-	if len(in.profileData) > 0 {
-		identity["profileData"] = in.profileData
-	}
-	doc["identities"] = []any{identity}
+	doc["identities"] = append([]any{identity}, in.linked...)
 	if email != "" {
 		doc["email"] = email
 	}
@@ -282,7 +348,7 @@ func (s *Server) insert(in createInput) (map[string]any, *APIError) {
 	if nickname == "" {
 		nickname, _, _ = strings.Cut(email, "@")
 		if nickname == "" {
-			nickname = identityUserID
+			nickname = primaryID
 		}
 		doc["nickname"] = nickname
 	}

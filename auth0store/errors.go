@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/auth0/go-auth0/management"
 
@@ -39,12 +40,16 @@ type Error struct {
 	refused   bool // ErrCredentialsRefused applies
 	refreshed bool // the call was repeated with a freshly fetched token
 	notSent   bool // nothing was sent to the Management API
+
+	limitedUntil time.Time // not sent: the rate limit is exhausted until then
 }
 
 func (e *Error) Error() string {
 	switch {
 	case e.msg != "":
 		return e.msg
+	case !e.limitedUntil.IsZero():
+		return "auth0store: user store unavailable: rate limited until " + e.limitedUntil.UTC().Format(time.RFC3339)
 	case errors.Is(e.kind, profiling.ErrUserNotFound):
 		return "auth0store: user not found"
 	case errors.Is(e.kind, profiling.ErrUpstreamUnavailable):
@@ -94,6 +99,9 @@ func (e *Error) LogValue() slog.Value {
 	}
 	if e.Status != 0 {
 		attrs = append(attrs, slog.Int("status", e.Status))
+	}
+	if !e.limitedUntil.IsZero() {
+		attrs = append(attrs, slog.Time("rate_limited_until", e.limitedUntil))
 	}
 	if e.refreshed {
 		attrs = append(attrs, slog.Bool("token_refreshed", true))

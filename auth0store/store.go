@@ -34,7 +34,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -48,6 +47,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/ratelimit"
 )
 
 // Config configures a Store.
@@ -75,6 +75,10 @@ type Config struct {
 	// the client at most this often, and after the token endpoint refuses
 	// the client credentials, calls fail fast for this long. Default 10s.
 	ReauthInterval time.Duration
+	// Budget remembers a 429's reset so no call is made before it; share
+	// one across instances (ratelimit.Redis). Default: this Store's own
+	// memo.
+	Budget Budget
 }
 
 const (
@@ -83,11 +87,13 @@ const (
 	defaultReauthInterval = 10 * time.Second
 )
 
-// retryStatuses are the answers worth a bounded retry: rate limited or a
-// transient upstream failure. PATCH is safe to repeat: the same metadata
-// merge gives the same result.
+// retryStatuses are the answers worth a bounded retry: a transient
+// upstream failure. PATCH is safe to repeat: the same metadata merge gives
+// the same result. A 429 is not among them: the tenant is out of budget
+// until its reset, which the Budget records, and retrying before it only
+// spends more.
 var retryStatuses = []int{
-	http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+	http.StatusInternalServerError, http.StatusBadGateway,
 	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
 }
 
@@ -108,6 +114,7 @@ type Store struct {
 
 	reauthEvery time.Duration
 	now         func() time.Time // time.Now; tests move it
+	budget      Budget
 
 	renewMu   sync.Mutex
 	renewedAt time.Time // guarded by renewMu
@@ -157,11 +164,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	case cfg.ReauthInterval == 0:
 		cfg.ReauthInterval = defaultReauthInterval
 	}
-	s := &Store{timeout: cfg.Timeout, reauthEvery: cfg.ReauthInterval, now: time.Now}
+	s := &Store{timeout: cfg.Timeout, reauthEvery: cfg.ReauthInterval, now: time.Now, budget: cfg.Budget}
+	if s.budget == nil {
+		s.budget = &ratelimit.Memo{}
+	}
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: cfg.Timeout}
 	}
+	apiClient := *httpClient
+	apiClient.Transport = &budgetWatch{base: httpClient.Transport, store: s}
 	// The token source keeps this context for its whole life and fetches
 	// tokens with the *http.Client it carries (golang.org/x/oauth2's
 	// HTTPClient key); oauth2.Transport gives the fetch no request context,
@@ -179,7 +191,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	opts = append(opts,
 		management.WithClientCredentials(tokenCtx, cfg.ClientID, cfg.ClientSecret),
-		management.WithClient(httpClient),
+		management.WithClient(&apiClient),
 		management.WithRetryStrategy(management.RetryStrategy{
 			MaxRetries:        cfg.MaxRetries,
 			Statuses:          retryStatuses,
@@ -268,8 +280,12 @@ func (s *Store) read(ctx context.Context, id string) (*profiling.User, error) {
 	if id == "" {
 		return nil, &Error{Op: "read user", kind: profiling.ErrUserNotFound, cause: errors.New("empty user id")}
 	}
-	return s.call(ctx, "read user", id, func(ctx context.Context, m *management.Management) (*management.User, error) {
-		return m.User.Read(ctx, id)
+	return s.call(ctx, "read user", id, func(ctx context.Context, m *management.Management) (*auth0User, error) {
+		u := &auth0User{}
+		if err := m.Request(ctx, http.MethodGet, m.URI("users", id), u); err != nil {
+			return nil, err
+		}
+		return u, nil
 	})
 }
 
@@ -290,43 +306,20 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 			}
 		}
 	}
-	return s.call(ctx, "update user", id, func(ctx context.Context, m *management.Management) (*management.User, error) {
-		// Clones: the SDK decodes the response into this struct, and JSON
-		// decoding into an existing map merges into it, so the caller's
-		// maps must not be the ones it writes to.
-		body := &management.User{}
+	return s.call(ctx, "update user", id, func(ctx context.Context, m *management.Management) (*auth0User, error) {
+		body := map[string]any{}
 		if len(p.UserMetadata) > 0 {
-			um := maps.Clone(p.UserMetadata)
-			body.UserMetadata = &um
+			body["user_metadata"] = p.UserMetadata
 		}
 		if len(p.AppMetadata) > 0 {
-			am := maps.Clone(p.AppMetadata)
-			body.AppMetadata = &am
+			body["app_metadata"] = p.AppMetadata
 		}
-		if err := m.User.Update(ctx, id, body); err != nil {
+		x := &exchange{send: body, answer: &auth0User{}}
+		if err := m.Request(ctx, http.MethodPatch, m.URI("users", id), x); err != nil {
 			return nil, err
 		}
-		// The merge left the patch's deleted (nil) keys in the decoded
-		// maps. Auth0 never stores a top-level null (null means delete), and
-		// every key the patch set is in its answer, so dropping nil entries
-		// leaves exactly what it answered.
-		body.UserMetadata = dropNil(body.UserMetadata)
-		body.AppMetadata = dropNil(body.AppMetadata)
-		return body, nil
+		return x.answer, nil
 	})
-}
-
-// dropNil removes nil entries; an object left empty was absent in the
-// answer.
-func dropNil(m *map[string]any) *map[string]any {
-	if m == nil {
-		return nil
-	}
-	maps.DeleteFunc(*m, func(_ string, v any) bool { return v == nil })
-	if len(*m) == 0 {
-		return nil
-	}
-	return m
 }
 
 // call runs one SDK call under the Store's deadline in its own goroutine,
@@ -336,9 +329,13 @@ func dropNil(m *map[string]any) *map[string]any {
 // becomes an error. The SDK struct is converted there and never escapes.
 // A 401 is answered by one repeat with a fresh token (see renew), within
 // the same deadline: fn must build its request anew each time.
-func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context, *management.Management) (*management.User, error)) (*profiling.User, error) {
+func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context, *management.Management) (*auth0User, error)) (*profiling.User, error) {
 	if s.refusedRecently() {
 		return nil, &Error{Op: op, kind: profiling.ErrUpstreamUnavailable, refused: true, notSent: true, cause: errTokenGateClosed}
+	}
+	// A Budget that cannot tell answers what it knows locally.
+	if until, _ := s.budget.Until(ctx); until.After(s.now()) {
+		return nil, &Error{Op: op, kind: profiling.ErrUpstreamUnavailable, notSent: true, limitedUntil: until, cause: ErrRateLimited}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -387,48 +384,4 @@ func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context
 	case <-ctx.Done():
 		return nil, classify(op, ctx.Err())
 	}
-}
-
-// toDomain copies an SDK user into the domain's snapshot. The maps are the
-// ones the SDK just decoded for this call, so nothing is shared.
-func toDomain(u *management.User) *profiling.User {
-	out := &profiling.User{
-		ID:            u.GetID(),
-		Email:         u.GetEmail(),
-		EmailVerified: u.GetEmailVerified(),
-		Name:          u.GetName(),
-		Nickname:      u.GetNickname(),
-		Picture:       u.GetPicture(),
-		GivenName:     u.GetGivenName(),
-		FamilyName:    u.GetFamilyName(),
-		PhoneNumber:   u.GetPhoneNumber(),
-		CreatedAt:     u.GetCreatedAt(),
-		UpdatedAt:     u.GetUpdatedAt(),
-		LastLogin:     u.GetLastLogin(),
-		LoginsCount:   u.GetLoginsCount(),
-		UserMetadata:  deref(u.UserMetadata),
-		AppMetadata:   deref(u.AppMetadata),
-	}
-	for _, i := range u.Identities {
-		if i == nil {
-			continue
-		}
-		out.Identities = append(out.Identities, profiling.Identity{
-			Connection:  i.GetConnection(),
-			Provider:    i.GetProvider(),
-			UserID:      i.GetUserID(),
-			IsSocial:    i.GetIsSocial(),
-			ProfileData: deref(i.ProfileData),
-		})
-	}
-	return out
-}
-
-// deref keeps an absent object absent (the SDK's getters would return an
-// empty map), so the snapshot says what Auth0 said.
-func deref(m *map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	return *m
 }

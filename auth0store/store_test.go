@@ -231,23 +231,23 @@ func TestUpdateRejectsKeysAuth0Cannot(t *testing.T) {
 	}
 }
 
-// A 429 storm ends after MaxRetries+1 attempts, not after the SDK's default
-// schedule.
-func TestRateLimitStormIsBounded(t *testing.T) {
-	for _, c := range []struct {
-		maxRetries int
-		attempts   int
-	}{{-1, 1}, {0, 2}} { // 0 takes the default, 1
+// A 429 is answered at once, whatever MaxRetries says: the tenant is out of
+// budget until its reset, so retrying inside the SDK would only spend more
+// (and hold the caller for seconds).
+func TestRateLimitedIsNotRetried(t *testing.T) {
+	for _, maxRetries := range []int{-1, 0, 3} { // 0 takes the default, 1
 		emu := emulator(t)
-		s := newStore(t, emu, Config{MaxRetries: c.maxRetries, Timeout: 20 * time.Second})
+		s := newStore(t, emu, Config{MaxRetries: maxRetries, Timeout: 20 * time.Second})
 		emu.SetFault(auth0emu.RouteGetUser, auth0emu.Fault{RateLimited: true})
+		start := time.Now()
 		_, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
+		took := time.Since(start)
 		e := wantUnavailable(t, emu, err)
 		if e.Status != http.StatusTooManyRequests {
 			t.Errorf("status %d", e.Status)
 		}
-		if n := emu.Count(auth0emu.RouteGetUser); n != c.attempts {
-			t.Errorf("MaxRetries %d: %d attempts, want %d", c.maxRetries, n, c.attempts)
+		if n := emu.Count(auth0emu.RouteGetUser); n != 1 || took > time.Second {
+			t.Errorf("MaxRetries %d: %d attempts in %v, want 1 at once", maxRetries, n, took)
 		}
 	}
 }
@@ -409,5 +409,55 @@ func TestOtherClientErrorIsRefused(t *testing.T) {
 	}
 	if n := emu.Count(auth0emu.RoutePatchUser); n != 1 {
 		t.Errorf("a 400 was retried: %d PATCHes", n)
+	}
+}
+
+// An enterprise user's root attributes (which go-auth0's struct drops) reach
+// the snapshot, on reads and on the answer to a PATCH, and a linked
+// identity's numeric user_id (as Auth0 sends GitHub's) is read as a string.
+// Account attributes are left out.
+func TestRootAttributesAndNumericIdentityIDsAreKept(t *testing.T) {
+	emu := emulator(t)
+	s := newStore(t, emu, Config{})
+	body := []byte(`{"user_id":"` + auth0emu.SeedNewUserID + `","email":"new@example.com","email_verified":"true",
+		"company":"Acme Corp","title":"Principal Engineer","department":"R&D","groups":["eng"],"last_ip":"192.0.2.1","blocked":false,
+		"identities":[{"connection":"acme-saml","provider":"samlp","user_id":"new","isSocial":false},
+			{"connection":"github","provider":"github","user_id":5551234,"isSocial":true,"profileData":{"nickname":"ghopper"}}]}`)
+	want := map[string]any{"company": "Acme Corp", "title": "Principal Engineer", "department": "R&D", "groups": []any{"eng"}}
+	for _, tc := range []struct {
+		route auth0emu.Route
+		call  func() (*profiling.User, error)
+	}{
+		{auth0emu.RouteGetUser, func() (*profiling.User, error) {
+			u, _, err := s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
+			return u, err
+		}},
+		{auth0emu.RoutePatchUser, func() (*profiling.User, error) {
+			return s.UpdateUser(context.Background(), auth0emu.SeedNewUserID, profiling.Patch{UserMetadata: map[string]any{"a": "b"}})
+		}},
+	} {
+		emu.SetFault(tc.route, auth0emu.Fault{Body: body})
+		u, err := tc.call()
+		emu.ClearFaults()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.route, err)
+		}
+		if !reflect.DeepEqual(u.RootAttributes, want) {
+			t.Errorf("%s: root attributes %v, want %v", tc.route, u.RootAttributes, want)
+		}
+		if !u.EmailVerified || len(u.Identities) != 2 || u.Identities[1].UserID != "5551234" || u.Identities[1].ProfileData["nickname"] != "ghopper" {
+			t.Errorf("%s: %+v", tc.route, u)
+		}
+	}
+	// The seeded enterprise user, as the emulator shapes it.
+	ent, _, err := s.User(context.Background(), auth0emu.SeedEnterpriseUserID, profiling.Read{})
+	if err != nil || ent.RootAttributes["company"] != "Acme Corp" || ent.RootAttributes["department"] != "Flight Research" ||
+		len(ent.Identities) != 2 || ent.Identities[1].UserID != auth0emu.SeedLinkedGitHubID || ent.Identities[0].ProfileData != nil {
+		t.Errorf("enterprise user %+v, err %v", ent, err)
+	}
+	// A user without extra root attributes has none.
+	u, _, err := s.User(context.Background(), auth0emu.SeedReturningUserID, profiling.Read{})
+	if err != nil || u.RootAttributes != nil {
+		t.Errorf("returning user: root attributes %v, err %v", u.RootAttributes, err)
 	}
 }

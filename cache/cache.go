@@ -24,7 +24,7 @@
 // Entries are compact JSON under KeyPrefix+id, beginning with the user's
 // updated_at in Unix milliseconds ({"updated_ms":N,...}), then the fetch
 // time, the end of the fresh period and the user (profiling.User's JSON).
-// The prefix carries a format version ("pp:v2:user:"): bump it whenever the
+// The prefix carries a format version ("pp:v3:user:"): bump it whenever the
 // JSON shape changes, so instances running different versions never read
 // each other's entries. An entry that does not decode is a miss and is
 // overwritten.
@@ -98,7 +98,7 @@ import (
 const (
 	DefaultTTL              = 10 * time.Minute
 	DefaultJitter           = 0.1
-	DefaultKeyPrefix        = "pp:v2:user:"
+	DefaultKeyPrefix        = "pp:v3:user:"
 	DefaultFillTimeout      = 5 * time.Second
 	DefaultRedisTimeout     = 300 * time.Millisecond
 	DefaultMaxStale         = time.Hour

@@ -284,11 +284,11 @@ func TestKeyPrefixCarriesTheFormatVersion(t *testing.T) {
 	store := newFakeStore(want)
 
 	v1 := e.newCache(store, cache.Config{})
-	if got := v1.Key(want.ID); got != "pp:v2:user:auth0|prefix" {
-		t.Fatalf("default key = %q, want pp:v2:user:auth0|prefix", got)
+	if got := v1.Key(want.ID); got != "pp:v3:user:auth0|prefix" {
+		t.Fatalf("default key = %q, want pp:v3:user:auth0|prefix", got)
 	}
 	mustUser(t, v1, want.ID)
-	raw := e.cached(t, "pp:v2:user:auth0|prefix")
+	raw := e.cached(t, "pp:v3:user:auth0|prefix")
 	if raw == "" {
 		t.Fatal("nothing stored under the default key")
 	}

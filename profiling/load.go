@@ -55,10 +55,25 @@ var reservedKeys = map[string]string{
 	"clientMutationId": "the API uses it for Relay's mutation id",
 }
 
-// rootAttributes are the Auth0 root attributes an identity provider fills in
-// and a source may name. name and nickname are allowed but note that Auth0
-// sets them from the email address for database users.
-var rootAttributes = []string{"given_name", "family_name", "name", "nickname", "picture", "phone_number"}
+// userAttributes are the root attributes with a User field of their own
+// that a source may name. name and nickname are allowed but note that Auth0
+// sets them from the email address for database users. Any other root
+// attribute a source names is read from User.RootAttributes (an enterprise
+// connection's company, title, department, ...).
+var userAttributes = []string{"given_name", "family_name", "name", "nickname", "picture", "phone_number", "email"}
+
+// accountAttributes are Auth0 root attributes about the account rather than
+// the person (or write-only ones): never a source.
+var accountAttributes = []string{
+	"user_id", "email_verified", "phone_verified", "created_at", "updated_at", "last_login",
+	"last_ip", "logins_count", "last_password_reset", "blocked", "multifactor", "password",
+	"connection", "client_id", "verify_email",
+}
+
+// rootAttributeName is what a root attribute source may be called: an
+// identifier, as Auth0 attribute names (and enterprise attribute mappings)
+// are.
+var rootAttributeName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 var graphQLName = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
 
@@ -503,11 +518,6 @@ func parseSource(src, store string) (Source, error) {
 	}
 	s := Source{Path: src, root: segs[0], path: segs[1:]}
 	switch root := segs[0]; {
-	case slices.Contains(rootAttributes, root):
-		if len(segs) > 1 {
-			return Source{}, fmt.Errorf("%s is a root attribute and has no nested keys", root)
-		}
-		s.Kind = SourceIdentityProvider
 	case root == "identities":
 		if len(segs) < 3 || segs[1] != "profileData" {
 			return Source{}, errors.New("write identities.profileData.<key>")
@@ -529,9 +539,15 @@ func parseSource(src, store string) (Source, error) {
 			return Source{}, errors.New("user_metadata.<store> is always checked first; remove this source")
 		}
 		s.Kind = SourceUser
+	case len(segs) > 1 && slices.Contains(userAttributes, root):
+		return Source{}, fmt.Errorf("%s is a root attribute and has no nested keys", root)
+	case len(segs) > 1 || !rootAttributeName.MatchString(root):
+		return Source{}, errors.New("unknown source; use a root attribute by name (given_name, family_name, ..., or one an " +
+			"enterprise connection sets, such as company), identities.profileData.<key>, app_metadata.<path> or user_metadata.<path>")
+	case slices.Contains(accountAttributes, root):
+		return Source{}, fmt.Errorf("%s is an Auth0 account attribute, not profile data", root)
 	default:
-		return Source{}, fmt.Errorf("unknown source; use a root attribute (%s), identities.profileData.<key>, app_metadata.<path> or user_metadata.<path>",
-			strings.Join(rootAttributes, ", "))
+		s.Kind = SourceIdentityProvider
 	}
 	return s, nil
 }

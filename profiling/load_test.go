@@ -43,8 +43,8 @@ func TestDefaultRulesLoad(t *testing.T) {
 	want := []fieldSummary{
 		{"firstName", "first_name", FieldText, true, "given_name:IDENTITY_PROVIDER identities.profileData.given_name:IDENTITY_PROVIDER app_metadata.enrichment.first_name:ENRICHMENT"},
 		{"lastName", "last_name", FieldText, true, "family_name:IDENTITY_PROVIDER identities.profileData.family_name:IDENTITY_PROVIDER app_metadata.enrichment.last_name:ENRICHMENT"},
-		{"company", "company", FieldText, false, "app_metadata.enrichment.company:ENRICHMENT identities.profileData.company:IDENTITY_PROVIDER"},
-		{"title", "title", FieldText, false, "app_metadata.enrichment.title:ENRICHMENT identities.profileData.title:IDENTITY_PROVIDER"},
+		{"company", "company", FieldText, false, "company:IDENTITY_PROVIDER app_metadata.enrichment.company:ENRICHMENT identities.profileData.company:IDENTITY_PROVIDER"},
+		{"title", "title", FieldText, false, "title:IDENTITY_PROVIDER app_metadata.enrichment.title:ENRICHMENT identities.profileData.title:IDENTITY_PROVIDER"},
 		{"phone", "phone", FieldPhone, false, "phone_number:IDENTITY_PROVIDER identities.profileData.phone_number:IDENTITY_PROVIDER app_metadata.enrichment.phone:ENRICHMENT"},
 		{"subscribed", "subscribed", FieldBoolean, false, ""},
 	}
@@ -219,7 +219,13 @@ func TestParseRulesErrors(t *testing.T) {
 		{"duplicate store", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: TEXT\n    store: subscribed\n")}.bytes(),
 			RulesError{Field: "subscribed", Line: 12, Reason: `store "subscribed" is already used by field "firstName"; each field needs its own key`}},
 		{"unknown source prefix", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: TEXT\n    store: first_name\n    sources: [given_name, profile.first]\n")}.bytes(),
-			RulesError{Field: "firstName", Line: 9, Reason: `source "profile.first": unknown source; use a root attribute (given_name, family_name, name, nickname, picture, phone_number), identities.profileData.<key>, app_metadata.<path> or user_metadata.<path>`}},
+			RulesError{Field: "firstName", Line: 9, Reason: `source "profile.first": unknown source; use a root attribute by name (given_name, family_name, ..., or one an enterprise connection sets, such as company), identities.profileData.<key>, app_metadata.<path> or user_metadata.<path>`}},
+		{"nested enterprise root attribute", rulesFile{fields: oneField("  - key: company\n    label: Company\n    type: TEXT\n    store: company\n    sources: [company.name]\n")}.bytes(),
+			RulesError{Field: "company", Line: 9, Reason: `source "company.name": unknown source; use a root attribute by name (given_name, family_name, ..., or one an enterprise connection sets, such as company), identities.profileData.<key>, app_metadata.<path> or user_metadata.<path>`}},
+		{"root attribute that is no name", rulesFile{fields: oneField("  - key: company\n    label: Company\n    type: TEXT\n    store: company\n    sources: [\"org unit\"]\n")}.bytes(),
+			RulesError{Field: "company", Line: 9, Reason: `source "org unit": unknown source; use a root attribute by name (given_name, family_name, ..., or one an enterprise connection sets, such as company), identities.profileData.<key>, app_metadata.<path> or user_metadata.<path>`}},
+		{"account attribute as a source", rulesFile{fields: oneField("  - key: company\n    label: Company\n    type: TEXT\n    store: company\n    sources: [last_ip]\n")}.bytes(),
+			RulesError{Field: "company", Line: 9, Reason: `source "last_ip": last_ip is an Auth0 account attribute, not profile data`}},
 		{"identities without profileData", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: TEXT\n    store: first_name\n    sources: [identities.given_name]\n")}.bytes(),
 			RulesError{Field: "firstName", Line: 9, Reason: `source "identities.given_name": write identities.profileData.<key>`}},
 		{"nested root attribute", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: TEXT\n    store: first_name\n    sources: [given_name.first]\n")}.bytes(),
@@ -402,7 +408,7 @@ func TestParseRulesAcceptsEveryKnob(t *testing.T) {
     store: first_name
     minLength: 2
     maxLength: 20
-    sources: [nickname, identities.profileData.name.given]
+    sources: [nickname, identities.profileData.name.given, department, cost-centre]
 `, stages: `stages:
   - name: signup
     when: user.app_metadata.?plan.orValue("") == "pro" && user.identities.exists(i, i.is_social) && user.email.endsWith("@example.com")
@@ -423,7 +429,8 @@ func TestParseRulesAcceptsEveryKnob(t *testing.T) {
 	if p, _ := r.Field("phone"); p.DefaultRegion != "GB" {
 		t.Errorf("phone region = %q, want GB", p.DefaultRegion)
 	}
-	if f, _ := r.Field("firstName"); f.MinLength != 2 || f.MaxLength != 20 || f.Sources[1].Kind != SourceIdentityProvider {
+	if f, _ := r.Field("firstName"); f.MinLength != 2 || f.MaxLength != 20 || f.Sources[1].Kind != SourceIdentityProvider ||
+		f.Sources[2].Kind != SourceIdentityProvider || f.Sources[3].Path != "cost-centre" {
 		t.Errorf("firstName = %+v", f)
 	}
 }

@@ -256,8 +256,10 @@ func rootAttribute(u *User, name string) any {
 		return u.Picture
 	case "phone_number":
 		return u.PhoneNumber
+	case "email":
+		return u.Email
 	}
-	return nil
+	return u.RootAttributes[name]
 }
 
 // dig follows a dotted path through nested maps.

@@ -122,6 +122,13 @@ func TestPending(t *testing.T) {
 		{"profileData of a linked identity", newUser(2, day, named, func(u *User) {
 			u.Identities = append(u.Identities, Identity{Provider: "linkedin", ProfileData: map[string]any{"company": "Analytical Engines"}})
 		}), "", nil, []string{"returning:title"}},
+		{"root attributes from an enterprise connection", newUser(2, day, named, func(u *User) {
+			u.Identities = []Identity{{Connection: "acme-saml", Provider: "samlp"}}
+			u.RootAttributes = map[string]any{"company": "Analytical Engines", "title": "Countess", "department": "R&D"}
+		}), "", nil, []string{}},
+		{"an enterprise attribute of the wrong type does not count", newUser(2, day, named, func(u *User) {
+			u.RootAttributes = map[string]any{"company": []any{"AE"}, "title": ""}
+		}), "", nil, []string{"returning:company", "returning:title"}},
 		{"enrichment in app_metadata", newUser(2, day, named, withEnrichment("title", "Countess")), "", nil,
 			[]string{"returning:company"}},
 		{"the user's own answer in user_metadata", newUser(2, day, named, withUserMetadata("company", "AE Ltd", "title", "Engineer")), "", nil,

@@ -25,6 +25,11 @@ type User struct {
 	LastLogin     time.Time  `json:"last_login,omitzero"`
 	LoginsCount   int64      `json:"logins_count,omitempty"`
 	Identities    []Identity `json:"identities,omitempty"`
+	// RootAttributes are the user's other root attributes, keyed by name:
+	// mostly what an enterprise connection (SAML, OIDC) maps from its
+	// identity provider, such as company, title or department, which Auth0
+	// puts at the user's root. Rules name them as sources.
+	RootAttributes map[string]any `json:"root_attributes,omitempty"`
 
 	// UserMetadata belongs to the user: answers are written here, one
 	// top-level key per catalogue field.

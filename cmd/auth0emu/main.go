@@ -4,14 +4,17 @@
 //
 //	go run ./cmd/auth0emu -addr 127.0.0.1:8081 -audience https://api.example.com \
 //	    -client-id dev-management-client -client-secret dev-management-secret \
-//	    -rate 16 -burst 50 -seed=true
+//	    -rate free -seed=true
 //
 // It prints the base URL, the issuer, the seeded users with their password
 // and a curl line that logs one in, then serves until SIGINT or SIGTERM and
-// shuts down gracefully. -audience, -client-id and -client-secret default to
-// AUTH0_AUDIENCE, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET when set, and
-// otherwise to the dev tenant's values (auth0emu.DefaultAudience, ...), the
-// ones the service's dev mode uses, so the emulator and the service agree. -key-file keeps the signing key in a PEM
+// shuts down gracefully. -rate takes a tenant preset (free: 2/s, burst 2;
+// dev, a non-production tenant: 0.5/s, burst 5; paid: 16/s, burst 50, the
+// default) or a number of requests per second. -audience, -client-id and
+// -client-secret default to AUTH0_AUDIENCE, AUTH0_CLIENT_ID and
+// AUTH0_CLIENT_SECRET when set, and otherwise to the dev tenant's values
+// (auth0emu.DefaultAudience, ...), the ones the service's dev mode uses, so
+// the emulator and the service agree. -key-file keeps the signing key in a PEM
 // file so issued tokens stay valid across restarts; -public-url sets the
 // issuer when apps reach the emulator on another address (a phone on the
 // LAN). See package auth0emu for the endpoints and the /emulator admin
@@ -30,8 +33,10 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -64,8 +69,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	audience := flags.String("audience", envOr("AUTH0_AUDIENCE", auth0emu.DefaultAudience), "API identifier of user access tokens ($AUTH0_AUDIENCE when set)")
 	clientID := flags.String("client-id", envOr("AUTH0_CLIENT_ID", auth0emu.DefaultClientID), "the pre-registered client id ($AUTH0_CLIENT_ID when set)")
 	clientSecret := flags.String("client-secret", envOr("AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret), "the client secret ($AUTH0_CLIENT_SECRET when set)")
-	rate := flags.Float64("rate", auth0emu.DefaultRateLimit, "Management API token-bucket refill per second (negative: unlimited)")
-	burst := flags.Int("burst", auth0emu.DefaultRateBurst, "Management API token-bucket size")
+	rate := flags.String("rate", "paid", "Management API limit: a tenant preset, "+presetHelp()+
+		", or a refill per second (negative: unlimited)")
+	burst := flags.Int("burst", 0, fmt.Sprintf("Management API token-bucket size (default: the preset's, %d with a number)", auth0emu.DefaultRateBurst))
 	ttl := flags.Duration("token-ttl", auth0emu.DefaultTokenTTL, "lifetime of issued tokens")
 	seed := flags.Bool("seed", true, "create the dev-mode seed users")
 	keyFile := flags.String("key-file", "", "PEM file of the signing key, created on first use, so tokens stay valid across restarts (default: a new key each start)")
@@ -79,11 +85,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; every setting is a flag (see -h)", flags.Args())
 	}
-	if *rate == 0 {
+	var preset string
+	var limit float64
+	if _, err := auth0emu.LookupRatePreset(*rate); err == nil {
+		preset = *rate
+	} else if limit, err = strconv.ParseFloat(*rate, 64); err != nil || math.IsNaN(limit) || math.IsInf(limit, 0) {
+		return fmt.Errorf("-rate %q is neither a preset (%s) nor a number of requests per second", *rate, presetHelp())
+	}
+	if preset == "" && limit == 0 {
 		return errors.New("-rate 0 would refuse every Management API call; use a positive rate, or a negative one for unlimited")
 	}
-	if *burst <= 0 {
+	burstSet := false
+	flags.Visit(func(f *flag.Flag) { burstSet = burstSet || f.Name == "burst" })
+	if burstSet && *burst <= 0 {
 		return fmt.Errorf("-burst must be positive, got %d", *burst)
+	}
+	if preset == "" && *burst == 0 {
+		*burst = auth0emu.DefaultRateBurst
 	}
 	if *ttl <= 0 {
 		return fmt.Errorf("-token-ttl must be positive, got %s", *ttl)
@@ -92,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := log.New(stderr, "", log.LstdFlags)
 	cfg := auth0emu.Config{
 		Audience: *audience, ClientID: *clientID, ClientSecret: *clientSecret,
-		TokenTTL: *ttl, RateLimit: *rate, RateBurst: *burst, PublicURL: *publicURL,
+		TokenTTL: *ttl, RateLimit: limit, RateBurst: *burst, RatePreset: preset, PublicURL: *publicURL,
 	}
 	if *keyFile != "" {
 		key, err := loadOrCreateKey(*keyFile)
@@ -146,6 +164,15 @@ func printUsage(w io.Writer, emu *auth0emu.Server, seeded bool) {
 	}
 	fmt.Fprintf(w, "\nAdmin routes (HTTP Basic with the client id and secret), e.g. rotate the signing key:\n")
 	fmt.Fprintf(w, "  curl -s -u '%s:%s' -X POST %s/emulator/keys/rotate\n", c.ClientID, c.ClientSecret, emu.URL())
+}
+
+// presetHelp lists the rate presets for -help and errors.
+func presetHelp() string {
+	var parts []string
+	for _, p := range auth0emu.RatePresets {
+		parts = append(parts, fmt.Sprintf("%s (%s)", p.Name, p.About))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // loadOrCreateKey reads an RSA private key (PKCS#1 or PKCS#8 PEM) from path,

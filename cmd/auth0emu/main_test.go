@@ -91,6 +91,8 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-rate", "0"},
 		{"-burst", "0"},
+		{"-rate", "enterprise"},
+		{"-rate", "NaN"},
 		{"-token-ttl", "-1s"},
 		{"-nope"},
 		{"extra"},
@@ -207,5 +209,34 @@ func TestPortClashIsExplained(t *testing.T) {
 	want := "listen on " + addr + ": address already in use (is another emulator or dev-mode service running? use -addr)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("port clash: %v\nwant: %s", err, want)
+	}
+}
+
+// -rate takes a tenant preset by name; the banner says which limit applies.
+func TestRunRatePreset(t *testing.T) {
+	for args, want := range map[string]string{
+		"-rate free":         "rate 2/s, burst 2",
+		"-rate dev":          "rate 0.5/s, burst 5",
+		"-rate dev -burst 1": "rate 0.5/s, burst 1",
+		"-rate 3":            "rate 3/s, burst 50",
+		"-rate 3 -burst 7":   "rate 3/s, burst 7",
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out, errOut syncbuf.Buffer
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-seed=false", "-quiet"}, strings.Fields(args)...), env(nil), &out, &errOut)
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "emulator/keys/rotate") && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("%s: %v %s", args, err, errOut.String())
+		}
+		if !strings.Contains(out.String(), "("+want+")") {
+			t.Errorf("%s: banner lacks %q:\n%s", args, want, out.String())
+		}
 	}
 }
