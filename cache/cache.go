@@ -538,7 +538,11 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 	// flight has already stored the user; look again before spending an
 	// upstream call.
 	if recheck {
-		if e, _ := c.lookup(ctx, id); e != nil && e.answers(time.Now(), r) {
+		e, err := c.lookup(ctx, id)
+		if err != nil && !r.Exclusive {
+			e = c.local.get(id) // as in User: Redis cannot answer, our own copy may
+		}
+		if e != nil && e.answers(time.Now(), r) {
 			if e.missing() {
 				return nil, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
 			}

@@ -310,12 +310,12 @@ func TestKeyPrefixCarriesTheFormatVersion(t *testing.T) {
 	}
 
 	// A cache of a newer format never reads the old format's entries.
-	v2 := e.newCache(store, cache.Config{KeyPrefix: "pp:v3:user:"})
+	v2 := e.newCache(store, cache.Config{KeyPrefix: "pp:v4:user:"})
 	mustUser(t, v2, want.ID)
 	if n := store.gets.Load(); n != 2 {
 		t.Fatalf("v2 cache made %d upstream calls in all, want 2 (it must not read v1's entry)", n)
 	}
-	if e.cached(t, "pp:v3:user:auth0|prefix") == "" {
+	if e.cached(t, "pp:v4:user:auth0|prefix") == "" {
 		t.Fatal("v2 cache did not store under its own prefix")
 	}
 }
