@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/resolvers"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
 )
 

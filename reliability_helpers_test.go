@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 )
 
 // Helpers for the reliability tests (issue 4, points 5-8): several service

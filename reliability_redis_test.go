@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/internal/figures"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/internal/figures"
 	"github.com/progressive-profiling/bff/resolvers"
 )

@@ -25,9 +25,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/progressive-profiling/bff/auth"
-	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/resolvers"

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/internal/redistest"
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/ratelimit"

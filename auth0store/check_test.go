@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
 )
 

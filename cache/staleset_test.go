@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/progressive-profiling/bff/auth0emu"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/internal/figures"
 	"github.com/progressive-profiling/bff/profiling"
 )

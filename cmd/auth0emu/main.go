@@ -40,7 +40,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/progressive-profiling/bff/auth0emu"
+	"github.com/progressive-profiling/bff/internal/auth0emu"
 )
 
 func main() {
