@@ -7,9 +7,8 @@ import (
 
 // User is the service's own snapshot of one identity-provider user. Adapters
 // convert to it at the boundary, so no SDK type is ever cached or shared.
-//
-// The JSON tags give the compact form the cache stores; they follow Auth0's
-// attribute names so a cached entry is easy to read next to an Auth0 record.
+// The JSON tags follow Auth0's attribute names, for tests and logs; the
+// cache stores its own versioned shape.
 type User struct {
 	ID            string     `json:"user_id"`
 	Email         string     `json:"email,omitempty"`

@@ -1,0 +1,156 @@
+package cache
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/progressive-profiling/bff/profiling"
+)
+
+// freshTTL returns a fresh period in (TTL*(1-Jitter), TTL], so entries
+// filled together expire apart and no entry is fresh longer than TTL.
+func (c *Cache) freshTTL() time.Duration {
+	cut := time.Duration(rand.Float64() * c.cfg.Jitter * float64(c.cfg.TTL))
+	return max(c.cfg.TTL-cut, time.Millisecond)
+}
+
+// entryTTL is how long Redis keeps an entry: its fresh period, then
+// MaxStale for answering while upstream is down.
+func (c *Cache) entryTTL(fresh time.Duration) time.Duration {
+	if c.cfg.MaxStale > 0 {
+		fresh += c.cfg.MaxStale
+	}
+	return max(fresh, time.Millisecond)
+}
+
+// entry is what Redis holds for one user, as compact JSON under
+// KeyPrefix+id. Its shape is this package's own, versioned by the key
+// prefix (DefaultKeyPrefix): change any JSON name or meaning here and bump
+// the prefix with it. Version must stay the first field: storeScript reads
+// it from the start of the JSON.
+type entry struct {
+	// Version is the user's updated_at in Unix milliseconds (0 for a
+	// missing user): what storeScript compares.
+	Version int64 `json:"updated_ms"`
+	// FetchedAt is when the copy was read from, or written to, upstream
+	// (Unix milliseconds); it decides whether the copy meets a caller's
+	// profiling.Read and is the age of a stale answer.
+	FetchedAt int64 `json:"fetched_ms"`
+	// FreshUntil ends the fresh period (Unix milliseconds).
+	FreshUntil int64 `json:"fresh_ms"`
+	// Missing marks a user upstream reported missing (no User then).
+	Missing bool        `json:"missing,omitempty"`
+	User    *storedUser `json:"user,omitempty"`
+}
+
+// storedUser is profiling.User as an entry stores it. Names follow Auth0's
+// attribute names, so an entry is easy to read next to an Auth0 record.
+type storedUser struct {
+	ID             string           `json:"user_id"`
+	Email          string           `json:"email,omitempty"`
+	EmailVerified  bool             `json:"email_verified,omitempty"`
+	Name           string           `json:"name,omitempty"`
+	Nickname       string           `json:"nickname,omitempty"`
+	Picture        string           `json:"picture,omitempty"`
+	GivenName      string           `json:"given_name,omitempty"`
+	FamilyName     string           `json:"family_name,omitempty"`
+	PhoneNumber    string           `json:"phone_number,omitempty"`
+	CreatedAt      time.Time        `json:"created_at,omitzero"`
+	UpdatedAt      time.Time        `json:"updated_at,omitzero"`
+	LastLogin      time.Time        `json:"last_login,omitzero"`
+	LoginsCount    int64            `json:"logins_count,omitempty"`
+	Identities     []storedIdentity `json:"identities,omitempty"`
+	RootAttributes map[string]any   `json:"root_attributes,omitempty"`
+	UserMetadata   map[string]any   `json:"user_metadata,omitempty"`
+	AppMetadata    map[string]any   `json:"app_metadata,omitempty"`
+}
+
+type storedIdentity struct {
+	Connection  string         `json:"connection,omitempty"`
+	Provider    string         `json:"provider,omitempty"`
+	UserID      string         `json:"user_id,omitempty"`
+	IsSocial    bool           `json:"isSocial,omitempty"`
+	ProfileData map[string]any `json:"profileData,omitempty"`
+}
+
+func toStored(u *profiling.User) *storedUser {
+	s := &storedUser{
+		ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Nickname: u.Nickname,
+		Picture: u.Picture, GivenName: u.GivenName, FamilyName: u.FamilyName, PhoneNumber: u.PhoneNumber,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLogin: u.LastLogin, LoginsCount: u.LoginsCount,
+		RootAttributes: u.RootAttributes, UserMetadata: u.UserMetadata, AppMetadata: u.AppMetadata,
+	}
+	for _, id := range u.Identities {
+		s.Identities = append(s.Identities, storedIdentity(id))
+	}
+	return s
+}
+
+func (s *storedUser) user() *profiling.User {
+	u := &profiling.User{
+		ID: s.ID, Email: s.Email, EmailVerified: s.EmailVerified, Name: s.Name, Nickname: s.Nickname,
+		Picture: s.Picture, GivenName: s.GivenName, FamilyName: s.FamilyName, PhoneNumber: s.PhoneNumber,
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, LastLogin: s.LastLogin, LoginsCount: s.LoginsCount,
+		RootAttributes: s.RootAttributes, UserMetadata: s.UserMetadata, AppMetadata: s.AppMetadata,
+	}
+	for _, id := range s.Identities {
+		u.Identities = append(u.Identities, profiling.Identity(id))
+	}
+	return u
+}
+
+// cached is a decoded entry.
+type cached struct {
+	user       *profiling.User // nil when upstream reported the user missing
+	raw        []byte
+	fetched    time.Time
+	freshUntil time.Time
+}
+
+func (e *cached) missing() bool { return e.user == nil }
+
+// answers reports whether the entry may answer r at now without asking
+// upstream: still in its fresh period, and a copy r accepts.
+func (e *cached) answers(now time.Time, r profiling.Read) bool {
+	return now.Before(e.freshUntil) && r.Satisfies(e.user, e.fetched)
+}
+
+func version(u *profiling.User) int64 {
+	if u.UpdatedAt.IsZero() {
+		return 0
+	}
+	return max(u.UpdatedAt.UnixMilli(), 0)
+}
+
+// encodeUser returns the user's entry and how long Redis should keep it.
+func (c *Cache) encodeUser(u *profiling.User, fetched time.Time) ([]byte, time.Duration, error) {
+	fresh := c.freshTTL()
+	raw, err := json.Marshal(entry{
+		Version:    version(u),
+		FetchedAt:  fetched.UnixMilli(),
+		FreshUntil: fetched.Add(fresh).UnixMilli(),
+		User:       toStored(u),
+	})
+	return raw, c.entryTTL(fresh - time.Since(fetched)), err
+}
+
+// decode turns an entry into a fresh user (or a missing-user record),
+// rejecting entries that are not JSON, do not fit the entry shape, or hold
+// another user (which also catches "{}" and "null").
+func decode(raw []byte, id string) (*cached, error) {
+	var e entry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, fmt.Errorf("cache: decode user %q: %w", id, err)
+	}
+	out := &cached{raw: raw, fetched: time.UnixMilli(e.FetchedAt), freshUntil: time.UnixMilli(e.FreshUntil)}
+	if e.Missing && e.User == nil {
+		return out, nil
+	}
+	if e.User == nil || e.User.ID != id {
+		return nil, fmt.Errorf("cache: entry for user %q does not hold that user", id)
+	}
+	out.user = e.User.user()
+	return out, nil
+}

@@ -1,0 +1,241 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-profiling/bff/profiling"
+)
+
+// User returns the user from Redis, or on a miss from the upstream store,
+// storing it for the next reader. Every call returns its own copy. See the
+// package documentation for what a reader gets while upstream is down.
+func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profiling.User, profiling.ReadInfo, error) {
+	if id == "" {
+		return nil, profiling.ReadInfo{}, fmt.Errorf("cache: empty user id: %w", profiling.ErrUserNotFound)
+	}
+	e, redisErr := c.lookup(ctx, id)
+	if redisErr != nil && callerGone(ctx) {
+		// The caller left (or ran out of time) while Redis answered: an
+		// upstream read now would be spent on nobody.
+		return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w", id, callerErr(ctx))
+	}
+	if redisErr != nil && !r.Exclusive {
+		// Redis is unavailable (or too slow for us right now): this
+		// instance's own recent copy stands in for it, so an outage, or our
+		// own CPU starvation, does not turn into upstream reads.
+		e = c.local.get(id)
+	}
+	var stale *cached
+	if e != nil {
+		now := time.Now()
+		switch {
+		case e.answers(now, r):
+			if e.missing() {
+				return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
+			}
+			return e.user, profiling.ReadInfo{}, nil
+		case r.AllowStale && c.servableStale(e, now):
+			stale = e
+		}
+	}
+	if r.Exclusive {
+		return c.readExclusive(ctx, id)
+	}
+
+	wait := time.NewTimer(c.cfg.UpstreamWait)
+	defer wait.Stop()
+	// A reader may join a fill another reader started before this call,
+	// which may be older than r requires; then it waits for a second fill,
+	// which starts after this call did. Two rounds always suffice.
+	recheck := redisErr == nil // a Redis that just failed is not asked again before going upstream
+	for range 2 {
+		// The closure captures this caller's ctx only for its values (trace
+		// ids, loggers); fill detaches it from this caller's cancellation.
+		ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id, r, recheck) })
+		select {
+		case res := <-ch:
+			if res.Err != nil {
+				if stale != nil && errors.Is(res.Err, profiling.ErrUpstreamUnavailable) {
+					return c.serveStale(ctx, id, stale, res.Err)
+				}
+				return nil, profiling.ReadInfo{}, res.Err
+			}
+			// Every waiter decodes its own copy from the shared bytes, so no
+			// two callers ever share a *User or its maps.
+			got, err := decode(res.Val.([]byte), id)
+			if err != nil {
+				return nil, profiling.ReadInfo{}, err
+			}
+			if !r.Satisfies(got.user, got.fetched) {
+				recheck = true
+				continue
+			}
+			if got.missing() {
+				return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
+			}
+			return got.user, profiling.ReadInfo{}, nil
+		case <-wait.C:
+			// The fill goes on and fills the cache for the next reader.
+			err := fmt.Errorf("cache: user %q: %w: no upstream answer within %v", id, profiling.ErrUpstreamUnavailable, c.cfg.UpstreamWait)
+			if stale != nil {
+				return c.serveStale(ctx, id, stale, err)
+			}
+			return nil, profiling.ReadInfo{}, err
+		case <-ctx.Done():
+			// The fill goes on for the other waiters and still fills the cache.
+			return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w", id, callerErr(ctx))
+		}
+	}
+	return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w: no copy read after %v", id, profiling.ErrUpstreamUnavailable, r.After)
+}
+
+// readExclusive reads the user upstream for the write path: a read of its
+// own, never one shared with readers that started before the caller held
+// the user's lock, so the change is computed from a copy no older than the
+// last write. It is stored for later readers like any fill.
+func (c *Cache) readExclusive(ctx context.Context, id string) (*profiling.User, profiling.ReadInfo, error) {
+	raw, err := c.fill(ctx, id, profiling.Read{}, false)
+	if err != nil {
+		return nil, profiling.ReadInfo{}, err
+	}
+	e, err := decode(raw, id)
+	if err != nil {
+		return nil, profiling.ReadInfo{}, err
+	}
+	if e.missing() {
+		return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w", id, profiling.ErrUserNotFound)
+	}
+	return e.user, profiling.ReadInfo{}, nil
+}
+
+// callerErr is the caller's own reason for ending: a passed deadline is
+// the upstream's slowness as far as the client is concerned.
+func callerErr(ctx context.Context) error {
+	err := ctx.Err()
+	if err == nil {
+		err = context.DeadlineExceeded // the deadline passed a moment before the timer fired
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: request deadline passed while waiting for upstream: %w", profiling.ErrUpstreamUnavailable, err)
+	}
+	return err
+}
+
+// servableStale reports whether e may answer a reader while upstream is
+// unavailable.
+func (c *Cache) servableStale(e *cached, now time.Time) bool {
+	return !e.missing() && c.cfg.MaxStale >= 0 && now.Before(e.freshUntil.Add(c.cfg.MaxStale))
+}
+
+// serveStale answers from e in place of upstream, flagged as stale.
+func (c *Cache) serveStale(ctx context.Context, id string, e *cached, cause error) (*profiling.User, profiling.ReadInfo, error) {
+	age := time.Since(e.fetched)
+	c.metrics.staleServed.Inc()
+	c.log.WarnContext(ctx, "cache: upstream unavailable; answering from a stale copy",
+		"user_id", id, "age", age.Round(time.Millisecond).String(), "error", cause)
+	return e.user, profiling.ReadInfo{Stale: true, Age: age}, nil
+}
+
+// fill runs once per user for all concurrent misses: it reads the user
+// upstream, stores it, and returns its entry for each waiter to decode.
+func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, recheck bool) (raw []byte, err error) {
+	// A panic here would otherwise crash the process: singleflight re-panics
+	// on a fresh goroutine for DoChan callers.
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.ErrorContext(callerCtx, "cache: upstream read panicked", "user_id", id, "panic", r)
+			raw, err = nil, fmt.Errorf("cache: user %q: upstream read failed unexpectedly", id)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), c.cfg.FillTimeout)
+	defer cancel()
+
+	// A fill that finished between this caller's miss and its joining the
+	// flight has already stored the user; look again before spending an
+	// upstream call.
+	if recheck {
+		e, err := c.lookup(ctx, id)
+		if err != nil && !r.Exclusive {
+			e = c.local.get(id) // as in User: Redis cannot answer, our own copy may
+		}
+		if e != nil && e.answers(time.Now(), r) {
+			if e.missing() {
+				return nil, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
+			}
+			return e.raw, nil
+		}
+	}
+
+	fetched := time.Now()
+	u, _, err := c.next.User(ctx, id, profiling.Read{})
+	if err != nil {
+		if errors.Is(err, profiling.ErrUserNotFound) {
+			c.storeMissing(ctx, id, fetched)
+		}
+		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, profiling.ErrUpstreamUnavailable) {
+			return nil, fmt.Errorf("cache: user %q: %w: no answer within %v: %w",
+				id, profiling.ErrUpstreamUnavailable, c.cfg.FillTimeout, err)
+		}
+		return nil, fmt.Errorf("cache: user %q: %w", id, err)
+	}
+	if u == nil {
+		return nil, fmt.Errorf("cache: user %q: upstream store returned no user", id)
+	}
+	if u.ID != id {
+		// Never hand one user's record to a request about another.
+		c.log.ErrorContext(ctx, "cache: upstream returned another user than the one asked for",
+			"user_id", id, "returned_id", u.ID)
+		return nil, fmt.Errorf("cache: user %q: upstream store returned user %q", id, u.ID)
+	}
+	raw, ttl, err := c.encodeUser(u, fetched)
+	if err != nil {
+		return nil, fmt.Errorf("cache: user %q: encode: %w", id, err)
+	}
+	c.local.put(id, raw)
+	_ = c.store(ctx, id, raw, version(u), ttl) // logged; the readers have their user
+	return raw, nil
+}
+
+// lookup returns the decoded entry if Redis holds one, and nil otherwise:
+// Redis is never the reason a read fails. err reports a Redis failure (as
+// opposed to a miss) so callers can avoid asking a failing Redis twice, and
+// can turn to the in-process copy instead.
+func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
+	if c.isUnsynced(id) {
+		// Redis may hold a copy from before a change this instance made:
+		// with Redis usable again (allow also lets a due probe start), a
+		// miss, whose fill stores the user afresh; otherwise a failure, so
+		// the in-process copy (which holds that change) answers.
+		if c.breaker.allow() {
+			return nil, nil
+		}
+		return nil, errBreakerOpen
+	}
+	var raw []byte
+	err := c.redisDo(ctx, func(ctx context.Context) error {
+		var err error
+		raw, err = c.rdb.Get(ctx, c.Key(id)).Bytes()
+		return err
+	})
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, nil
+	case err != nil:
+		if !callerGone(ctx) && !errors.Is(err, errBreakerOpen) { // the caller leaving is not a Redis fault
+			c.log.WarnContext(ctx, "cache: redis read failed", "user_id", id, "error", err)
+		}
+		return nil, err
+	}
+	e, err := decode(raw, id)
+	if err != nil {
+		c.log.WarnContext(ctx, "cache: undecodable entry; refilling it", "user_id", id, "error", err)
+		return nil, nil
+	}
+	c.local.put(id, raw)
+	return e, nil
+}
