@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -189,6 +190,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.Cache, err = cacheConfig(getenv); err != nil {
 		problems = append(problems, err)
 	}
+	c.Cache = c.Cache.WithDefaults()
+	// The write lock must outlive the longest write it guards: the read
+	// under it (up to the upstream wait) and the PATCH (up to the Management
+	// API timeout). Otherwise a slow write's lock expires under it and a
+	// second writer's bookkeeping can be lost.
+	if budget := c.Cache.UpstreamWait + auth0store.DefaultTimeout; budget >= c.Cache.LockTTL {
+		problems = append(problems, fmt.Errorf("CACHE_UPSTREAM_WAIT: %v plus the Management API timeout (%v) must stay under the write lock's expiry (%v)",
+			c.Cache.UpstreamWait, auth0store.DefaultTimeout, c.Cache.LockTTL))
+	}
 	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
 		problems = append(problems, fmt.Errorf("PORT: %q is not a port number", c.Port))
 	}
@@ -278,4 +288,38 @@ func envBool(getenv func(string) string, name string, fallback bool) (bool, erro
 		return false, fmt.Errorf("%s: %q is not true or false", name, v)
 	}
 	return b, nil
+}
+
+// LogValue is the effective configuration as start-up logs it: every
+// setting after defaults, with the client secret and any password in
+// REDIS_URL masked.
+func (c config) LogValue() slog.Value {
+	redisURL := c.RedisURL
+	if u, err := url.Parse(redisURL); err == nil && u.User != nil {
+		if _, hasPassword := u.User.Password(); hasPassword {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			redisURL = u.String()
+		}
+	}
+	secret := ""
+	if c.ClientSecret != "" {
+		secret = "(set, masked)"
+	}
+	return slog.GroupValue(
+		slog.Bool("dev_mode", c.DevMode),
+		slog.String("bind_addr", c.BindAddr), slog.String("port", c.Port),
+		slog.String("auth0_domain", c.Auth0Domain), slog.String("auth0_issuer", c.Issuer),
+		slog.String("auth0_audience", c.Audience), slog.String("auth0_client_id", c.ClientID),
+		slog.String("auth0_client_secret", secret), slog.String("auth0_logins_claim", c.LoginsClaim),
+		slog.String("redis_url", redisURL), slog.Bool("redis_embedded", c.EmbeddedRedis),
+		slog.String("rules", c.RulesPath), slog.Any("cors_allowed_origins", c.CORSOrigins),
+		slog.Bool("playground", c.Playground), slog.Bool("introspection", c.Introspection),
+		slog.String("log_level", c.LogLevel), slog.Duration("shutdown_delay", c.ShutdownDelay),
+		slog.Int("graphql_max_depth", c.GraphQLMaxDepth), slog.Int("graphql_max_aliases", c.GraphQLMaxAliases),
+		slog.Int("graphql_max_complexity", c.GraphQLMaxComplexity), slog.Int("graphql_max_tokens", c.GraphQLMaxTokens),
+		slog.Duration("cache_ttl", c.Cache.TTL), slog.Duration("cache_stale_max", c.Cache.MaxStale),
+		slog.Duration("cache_negative_ttl", c.Cache.NegativeTTL), slog.Duration("cache_upstream_wait", c.Cache.UpstreamWait),
+		slog.Duration("cache_lock_ttl", c.Cache.LockTTL), slog.Duration("cache_lock_wait", c.Cache.LockWait),
+		slog.Duration("redis_timeout", c.Cache.RedisTimeout), slog.Int("cache_local_copies", c.Cache.LocalCopies),
+	)
 }

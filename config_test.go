@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -224,6 +226,41 @@ func TestConfigShutdownDelay(t *testing.T) {
 	for _, bad := range []string{"-1s", "5", "2h"} {
 		if _, err := loadConfig(production(map[string]string{"SHUTDOWN_DELAY": bad})); err == nil || !strings.Contains(err.Error(), "SHUTDOWN_DELAY") {
 			t.Errorf("SHUTDOWN_DELAY=%q: %v", bad, err)
+		}
+	}
+}
+
+// The write lock must outlive the write it guards; a configuration that
+// lets the read under it plus the PATCH outlast it is refused at load.
+func TestConfigTimeoutBudget(t *testing.T) {
+	if _, err := loadConfig(production(map[string]string{"CACHE_UPSTREAM_WAIT": "9s"})); err != nil {
+		t.Fatalf("9s + 5s under the 15s lock: %v", err)
+	}
+	_, err := loadConfig(production(map[string]string{"CACHE_UPSTREAM_WAIT": "10s"}))
+	if err == nil || !strings.Contains(err.Error(), "CACHE_UPSTREAM_WAIT") || !strings.Contains(err.Error(), "write lock") {
+		t.Fatalf("10s + 5s against a 15s lock: %v", err)
+	}
+}
+
+// Start-up logs the effective configuration, every default resolved, with
+// no secret in it.
+func TestConfigIsLoggedWithSecretsMasked(t *testing.T) {
+	c, err := loadConfig(production(map[string]string{"REDIS_URL": "redis://user:redis-password@redis:6379/0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("configuration", "config", c)
+	logged := out.String()
+	for _, secret := range []string{"do-not-print-me", "redis-password"} {
+		if strings.Contains(logged, secret) {
+			t.Errorf("the logged configuration holds a secret: %s", logged)
+		}
+	}
+	for _, want := range []string{`"auth0_client_secret":"(set, masked)"`, `"cache_ttl":600000000000`, `"cache_lock_ttl":15000000000`,
+		`"auth0_issuer":"https://tenant.eu.auth0.com/"`, `"redis_url":"redis://user:xxxxx@redis:6379/0"`, `"graphql_max_depth":8`} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("the logged configuration lacks %s: %s", want, logged)
 		}
 	}
 }

@@ -53,6 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("configuration:\n%w", err)
 	}
 	log := newLogger(cfg, stderr)
+	log.Info("configuration", "config", cfg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

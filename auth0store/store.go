@@ -81,8 +81,11 @@ type Config struct {
 	Budget Budget
 }
 
+// DefaultTimeout is Config.Timeout's default: the longest one Management
+// API call (retries included) may take.
+const DefaultTimeout = 5 * time.Second
+
 const (
-	defaultTimeout        = 5 * time.Second
 	defaultMaxRetries     = 1
 	defaultReauthInterval = 10 * time.Second
 )
@@ -144,7 +147,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	case cfg.Timeout < 0:
 		return nil, fmt.Errorf("auth0store: Timeout must not be negative, got %s", cfg.Timeout)
 	case cfg.Timeout == 0:
-		cfg.Timeout = defaultTimeout
+		cfg.Timeout = DefaultTimeout
 	}
 	switch {
 	case cfg.MaxRetries < 0:

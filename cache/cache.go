@@ -130,7 +130,7 @@ func New(rdb redis.UniversalClient, next profiling.UserStore, cfg Config) *Cache
 	if next == nil {
 		panic("cache.New: nil upstream user store")
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		panic("cache.New: " + err.Error())
 	}

@@ -88,7 +88,9 @@ type Config struct {
 	Metrics prometheus.Registerer
 }
 
-func (cfg Config) withDefaults() Config {
+// WithDefaults returns cfg with every zero field set to its default: the
+// configuration a Cache built from cfg runs with.
+func (cfg Config) WithDefaults() Config {
 	setDuration := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
