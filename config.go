@@ -13,7 +13,9 @@ import (
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
+	"github.com/progressive-profiling/bff/redisconn"
 	"github.com/progressive-profiling/bff/resolvers"
+	"github.com/progressive-profiling/bff/userlock"
 )
 
 // config is the service's configuration, read from the environment.
@@ -195,9 +197,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// under it (up to the upstream wait) and the PATCH (up to the Management
 	// API timeout). Otherwise a slow write's lock expires under it and a
 	// second writer's bookkeeping can be lost.
-	if budget := c.Cache.UpstreamWait + auth0store.DefaultTimeout; budget >= c.Cache.LockTTL {
+	if budget := c.Cache.UpstreamWait + auth0store.DefaultTimeout; budget >= userlock.DefaultTTL {
 		problems = append(problems, fmt.Errorf("CACHE_UPSTREAM_WAIT: %v plus the Management API timeout (%v) must stay under the write lock's expiry (%v)",
-			c.Cache.UpstreamWait, auth0store.DefaultTimeout, c.Cache.LockTTL))
+			c.Cache.UpstreamWait, auth0store.DefaultTimeout, userlock.DefaultTTL))
 	}
 	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
 		problems = append(problems, fmt.Errorf("PORT: %q is not a port number", c.Port))
@@ -319,7 +321,8 @@ func (c config) LogValue() slog.Value {
 		slog.Int("graphql_max_complexity", c.GraphQLMaxComplexity), slog.Int("graphql_max_tokens", c.GraphQLMaxTokens),
 		slog.Duration("cache_ttl", c.Cache.TTL), slog.Duration("cache_stale_max", c.Cache.MaxStale),
 		slog.Duration("cache_negative_ttl", c.Cache.NegativeTTL), slog.Duration("cache_upstream_wait", c.Cache.UpstreamWait),
-		slog.Duration("cache_lock_ttl", c.Cache.LockTTL), slog.Duration("cache_lock_wait", c.Cache.LockWait),
-		slog.Duration("redis_timeout", c.Cache.RedisTimeout), slog.Int("cache_local_copies", c.Cache.LocalCopies),
+		slog.Int("cache_local_copies", c.Cache.LocalCopies),
+		slog.Duration("lock_ttl", userlock.DefaultTTL), slog.Duration("lock_wait", userlock.DefaultWait),
+		slog.Duration("redis_timeout", redisconn.DefaultTimeout),
 	)
 }

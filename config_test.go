@@ -257,7 +257,7 @@ func TestConfigIsLoggedWithSecretsMasked(t *testing.T) {
 			t.Errorf("the logged configuration holds a secret: %s", logged)
 		}
 	}
-	for _, want := range []string{`"auth0_client_secret":"(set, masked)"`, `"cache_ttl":600000000000`, `"cache_lock_ttl":15000000000`,
+	for _, want := range []string{`"auth0_client_secret":"(set, masked)"`, `"cache_ttl":600000000000`, `"lock_ttl":15000000000`,
 		`"auth0_issuer":"https://tenant.eu.auth0.com/"`, `"redis_url":"redis://user:xxxxx@redis:6379/0"`, `"graphql_max_depth":8`} {
 		if !strings.Contains(logged, want) {
 			t.Errorf("the logged configuration lacks %s: %s", want, logged)

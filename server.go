@@ -30,7 +30,9 @@ import (
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/ratelimit"
+	"github.com/progressive-profiling/bff/redisconn"
 	"github.com/progressive-profiling/bff/resolvers"
+	"github.com/progressive-profiling/bff/userlock"
 )
 
 func main() {
@@ -79,7 +81,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("AUTH0_DOMAIN: %w", err)
 	}
 
-	rdb, closeRedis, err := cache.Connect(ctx, cfg.RedisURL)
+	rdb, closeRedis, err := redisconn.Connect(ctx, cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
@@ -104,9 +106,12 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// One guard (timeout and circuit breaker) for every user of Redis.
+	guard := redisconn.NewGuard(rdb, redisconn.GuardConfig{Logger: log, Metrics: registry})
 	cacheCfg := cfg.Cache
 	cacheCfg.Logger, cacheCfg.Metrics = log, registry
-	users := cache.New(rdb, store, cacheCfg)
+	users := cache.New(rdb, guard, store, cacheCfg)
+	locks := userlock.New(rdb, guard, userlock.Config{Logger: log, Metrics: registry})
 
 	// With a custom domain the issuer is not the tenant: Auth0 serves the
 	// signing keys under the issuer, the Management API under the tenant.
@@ -135,7 +140,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	handler := newServer(serverDeps{
 		cfg:      cfg,
 		log:      log,
-		service:  profiling.NewService(rules, users, users, time.Now),
+		service:  profiling.NewService(rules, users, locks, time.Now),
 		verifier: verifier,
 		ready:    ready.status,
 		metrics:  registry,

@@ -34,8 +34,6 @@ import (
 type Principal struct {
 	// UserID is the token's `sub`, the only source of the user's identity.
 	UserID string
-	// Scopes are the token's space-separated `scope` claim, split.
-	Scopes []string
 	// IssuedAt is the token's `iat`: a login happened no later than this.
 	IssuedAt time.Time
 	// FirstSeen is when this instance first verified the token.
@@ -359,7 +357,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if claims.GrantType == "client-credentials" || strings.HasSuffix(claims.Subject, "@clients") {
 		return nil, v.refuse(ReasonNotAUser, errors.New("machine-to-machine token"))
 	}
-	p := Principal{UserID: claims.Subject, Scopes: strings.Fields(claims.Scope), FirstSeen: now, Unique: claims.ID != ""}
+	p := Principal{UserID: claims.Subject, FirstSeen: now, Unique: claims.ID != ""}
 	if claims.IssuedAt != nil {
 		p.IssuedAt = claims.IssuedAt.Time
 	}

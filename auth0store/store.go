@@ -3,8 +3,9 @@
 //
 // Every call has a deadline (Config.Timeout) that also bounds the
 // client-credentials token fetch, retries are bounded (Config.MaxRetries on
-// 429 and 5xx, each attempt bounded too) so a 429 storm cannot hold a request
-// for the SDK's default ~20 s, and the SDK's structs never leave this
+// 5xx, each attempt bounded too; a 429 is never retried but recorded in the
+// Budget until its reset, so no instance calls before it), and the SDK's
+// structs never leave this
 // package: each answer is converted to a profiling.User at the boundary. A
 // PATCH carries only the metadata keys of the profiling.Patch; there is no
 // way to send a root attribute.

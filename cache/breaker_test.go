@@ -7,7 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/internal/testkit"
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/redisconn"
 )
 
 const breakerGauge = "bff_cache_redis_breaker_state"
@@ -21,7 +23,7 @@ func TestBreakerSkipsABlackholedRedisThenUsesItAgain(t *testing.T) {
 	c := e.newCache(store, cache.Config{Metrics: reg})
 	cmds := countCommands(e.rdb)
 	mustUser(t, c, want.ID)
-	if g := metricValue(t, reg, breakerGauge); g != 0 {
+	if g := testkit.MetricValue(t, reg, breakerGauge); g != 0 {
 		t.Fatalf("breaker state %v with Redis healthy, want 0 (closed)", g)
 	}
 
@@ -39,16 +41,16 @@ func TestBreakerSkipsABlackholedRedisThenUsesItAgain(t *testing.T) {
 	}
 	// Each miss costs a GET and a write until DefaultBreakerThreshold
 	// consecutive failures open the breaker; then Redis is not asked.
-	if n := cmds.count("get") - getsBefore; n > cache.DefaultBreakerThreshold {
+	if n := cmds.count("get") - getsBefore; n > redisconn.DefaultBreakerThreshold {
 		t.Fatalf("%d reads with Redis frozen sent %d GETs; the breaker should stop them after %d failures",
-			reads, n, cache.DefaultBreakerThreshold)
+			reads, n, redisconn.DefaultBreakerThreshold)
 	}
 	// The instance's own copy answers while Redis cannot: an outage costs
 	// upstream no read for a user read within its TTL.
 	if n := store.gets.Load(); n != 1 {
 		t.Fatalf("upstream reads = %d, want 1: %d reads with Redis frozen went upstream", n, n-1)
 	}
-	if g := metricValue(t, reg, breakerGauge); g == 0 {
+	if g := testkit.MetricValue(t, reg, breakerGauge); g == 0 {
 		t.Fatal("breaker state gauge says closed while Redis is skipped")
 	}
 	// Changes still go through, and the user is not served the copy Redis
@@ -60,9 +62,9 @@ func TestBreakerSkipsABlackholedRedisThenUsesItAgain(t *testing.T) {
 
 	e.redis.Resume()
 	resumed = true
-	eventually(t, "a background probe to close the breaker", func() bool {
+	testkit.Eventually(t, "a background probe to close the breaker", func() bool {
 		c.User(context.Background(), want.ID, profiling.Read{}) // traffic triggers the probe
-		return metricValue(t, reg, breakerGauge) == 0
+		return testkit.MetricValue(t, reg, breakerGauge) == 0
 	})
 	// The entry from before the change was deleted before Redis was used
 	// again: this read refills it from upstream with the change...
@@ -94,14 +96,14 @@ func TestBreakerIgnoresRedisErrorReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmds := countCommands(e.rdb)
-	const reads = 2 * cache.DefaultBreakerThreshold
+	const reads = 2 * redisconn.DefaultBreakerThreshold
 	for range reads {
 		sameJSON(t, mustUser(t, c, want.ID), want)
 	}
 	if n := cmds.count("get"); n < reads {
 		t.Fatalf("%d reads sent %d GETs: error replies opened the breaker", reads, n)
 	}
-	if g := metricValue(t, reg, breakerGauge); g != 0 {
+	if g := testkit.MetricValue(t, reg, breakerGauge); g != 0 {
 		t.Fatalf("breaker state %v after error replies, want 0", g)
 	}
 }

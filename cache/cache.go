@@ -1,8 +1,6 @@
 // Package cache keeps users in Redis in front of a slower, rate-limited
 // profiling.UserStore (Auth0's Management API), and is itself a
 // profiling.UserStore, so callers cannot tell it from the store it wraps.
-// It is also a profiling.Locker: writers of one user are serialised across
-// instances by a Redis lock (see LockUser).
 //
 // Reads are read-through: a hit costs no upstream call; on a miss, one
 // upstream call serves every concurrent reader of the same user
@@ -67,19 +65,14 @@
 // Redis is an optimisation, never a dependency of reads: while it cannot
 // answer, this instance's own copies answer (local.go), then upstream, and
 // a failed Redis write is logged. A Redis read that fails because the
-// caller left ends the read: nobody is waiting for an upstream answer. Each
-// Redis operation is bounded by RedisTimeout, and a circuit breaker skips
-// Redis after BreakerThreshold consecutive failures, so a dead or
-// blackholed Redis costs a request microseconds, not a timeout; a
-// background PING every BreakerCoolDown closes it again when Redis answers
-// (state in the bff_cache_redis_breaker_state gauge: 0 closed, 1 probing,
-// 2 open). Users this instance changed while it could not update their
+// caller left ends the read: nobody is waiting for an upstream answer.
+// Every Redis operation goes through a redisconn.Guard shared with the
+// other users of the same Redis: a timeout per operation and a circuit
+// breaker, so a dead or blackholed Redis costs a request microseconds, not
+// a timeout. Users this instance changed while it could not update their
 // entries are remembered, read from upstream meanwhile, and their entries
-// deleted before Redis is used again, so no instance is served a copy
-// from before such a change.
-//
-// Connect builds the go-redis client from a REDIS_URL; see its
-// documentation for the accepted URL forms.
+// deleted before Redis is used again (the Guard's BeforeReuse hook), so no
+// instance is served a copy from before such a change.
 package cache
 
 import (
@@ -90,6 +83,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/redisconn"
 )
 
 // Cache is a read-through, write-through Redis cache of users in front of a
@@ -100,7 +94,7 @@ type Cache struct {
 	cfg     Config
 	log     *slog.Logger
 	flight  singleflight.Group
-	breaker *breaker
+	guard   *redisconn.Guard
 	metrics metrics
 	local   localCopies
 
@@ -117,15 +111,14 @@ const maxUnsynced = 10000
 
 var (
 	_ profiling.UserStore = (*Cache)(nil)
-	_ profiling.Locker    = (*Cache)(nil)
 )
 
 // New returns a cache of next's users in rdb. It panics if rdb or next is
 // nil or cfg holds an impossible value (negative durations, Jitter outside
 // [0, 1), TTL under a millisecond), since those are programming errors.
-func New(rdb redis.UniversalClient, next profiling.UserStore, cfg Config) *Cache {
-	if rdb == nil {
-		panic("cache.New: nil redis client")
+func New(rdb redis.UniversalClient, guard *redisconn.Guard, next profiling.UserStore, cfg Config) *Cache {
+	if rdb == nil || guard == nil {
+		panic("cache.New: nil redis client or guard")
 	}
 	if next == nil {
 		panic("cache.New: nil upstream user store")
@@ -134,9 +127,9 @@ func New(rdb redis.UniversalClient, next profiling.UserStore, cfg Config) *Cache
 	if err := cfg.validate(); err != nil {
 		panic("cache.New: " + err.Error())
 	}
-	c := &Cache{rdb: rdb, next: next, cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Metrics), unsynced: map[string]struct{}{},
+	c := &Cache{rdb: rdb, guard: guard, next: next, cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Metrics), unsynced: map[string]struct{}{},
 		local: newLocalCopies(cfg.LocalCopies)}
-	c.breaker = newBreaker(cfg.BreakerThreshold, cfg.BreakerCoolDown, c.probeRedis, c.log, c.metrics.breakerState)
+	guard.BeforeReuse(c.resyncEntries)
 	return c
 }
 

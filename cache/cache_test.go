@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/progressive-profiling/bff/internal/testkit"
+
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/redisconn"
 )
 
 func TestHitCostsNoUpstreamCall(t *testing.T) {
@@ -143,7 +146,7 @@ func TestCallerDeadlineWhileWaitingIsUpstreamUnavailable(t *testing.T) {
 	<-entered
 	release()
 	// The fill outlived the caller and still fills the cache.
-	eventually(t, "the detached fill to store the user", func() bool { return e.cached(t, c.Key(want.ID)) != "" })
+	testkit.Eventually(t, "the detached fill to store the user", func() bool { return e.cached(t, c.Key(want.ID)) != "" })
 }
 
 func TestUpdateThenReadCostsNoExtraGet(t *testing.T) {
@@ -452,7 +455,6 @@ func TestNewRejectsImpossibleConfigByName(t *testing.T) {
 		{"negative TTL", cache.Config{TTL: -time.Minute}, "Config.TTL"},
 		{"sub-millisecond TTL", cache.Config{TTL: time.Microsecond}, "Config.TTL"},
 		{"negative fill timeout", cache.Config{FillTimeout: -time.Second}, "Config.FillTimeout"},
-		{"negative redis timeout", cache.Config{RedisTimeout: -time.Second}, "Config.RedisTimeout"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -462,7 +464,7 @@ func TestNewRejectsImpossibleConfigByName(t *testing.T) {
 					t.Fatalf("New panicked with %v, want a message naming %s", r, tc.want)
 				}
 			}()
-			cache.New(e.rdb, store, tc.cfg)
+			cache.New(e.rdb, redisconn.NewGuard(e.rdb, redisconn.GuardConfig{}), store, tc.cfg)
 		})
 	}
 }

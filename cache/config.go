@@ -10,20 +10,14 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultTTL              = 10 * time.Minute
-	DefaultJitter           = 0.1
-	DefaultKeyPrefix        = "pp:v3:user:"
-	DefaultFillTimeout      = 5 * time.Second
-	DefaultRedisTimeout     = 300 * time.Millisecond
-	DefaultMaxStale         = time.Hour
-	DefaultNegativeTTL      = 30 * time.Second
-	DefaultUpstreamWait     = 2 * time.Second
-	DefaultBreakerThreshold = 3
-	DefaultBreakerCoolDown  = time.Second
-	DefaultLockPrefix       = "pp:lock:user:"
-	DefaultLockTTL          = 15 * time.Second
-	DefaultLockWait         = 5 * time.Second
-	DefaultLocalCopies      = 10000
+	DefaultTTL          = 10 * time.Minute
+	DefaultJitter       = 0.1
+	DefaultKeyPrefix    = "pp:v3:user:"
+	DefaultFillTimeout  = 5 * time.Second
+	DefaultMaxStale     = time.Hour
+	DefaultNegativeTTL  = 30 * time.Second
+	DefaultUpstreamWait = 2 * time.Second
+	DefaultLocalCopies  = 10000
 )
 
 // Config tunes a Cache. The zero value of every field selects its default.
@@ -54,28 +48,6 @@ type Config struct {
 	// answered from a stale entry or, without one, fails with
 	// profiling.ErrUpstreamUnavailable. Default DefaultUpstreamWait.
 	UpstreamWait time.Duration
-	// RedisTimeout bounds each Redis operation, whatever deadline the
-	// caller has, so a slow Redis cannot hold a request for long; a miss
-	// makes at most two (read, then write). Default DefaultRedisTimeout.
-	RedisTimeout time.Duration
-	// BreakerThreshold is how many consecutive Redis failures open the
-	// circuit breaker. Default DefaultBreakerThreshold.
-	BreakerThreshold int
-	// BreakerCoolDown is how long the open breaker waits between background
-	// probes of Redis. Default DefaultBreakerCoolDown.
-	BreakerCoolDown time.Duration
-	// LockPrefix is prepended to the user id to form the write lock's key.
-	// It carries no format version: instances of every version write the
-	// same users, so they must share locks. Default DefaultLockPrefix.
-	LockPrefix string
-	// LockTTL is when a write lock expires if its holder never releases it
-	// (crash, lost connection). It must exceed the longest write: a read of
-	// up to UpstreamWait plus the upstream update's own timeout. Default
-	// DefaultLockTTL.
-	LockTTL time.Duration
-	// LockWait is the longest LockUser waits for another writer of the same
-	// user. Default DefaultLockWait.
-	LockWait time.Duration
 	// LocalCopies is how many users' entries this instance keeps in process
 	// memory to answer while Redis cannot (see localCopies). Default
 	// DefaultLocalCopies; negative keeps none.
@@ -101,21 +73,11 @@ func (cfg Config) WithDefaults() Config {
 	setDuration(&cfg.NegativeTTL, DefaultNegativeTTL)
 	setDuration(&cfg.FillTimeout, DefaultFillTimeout)
 	setDuration(&cfg.UpstreamWait, DefaultUpstreamWait)
-	setDuration(&cfg.RedisTimeout, DefaultRedisTimeout)
-	setDuration(&cfg.BreakerCoolDown, DefaultBreakerCoolDown)
-	setDuration(&cfg.LockTTL, DefaultLockTTL)
-	setDuration(&cfg.LockWait, DefaultLockWait)
 	if cfg.Jitter == 0 {
 		cfg.Jitter = DefaultJitter
 	}
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = DefaultKeyPrefix
-	}
-	if cfg.LockPrefix == "" {
-		cfg.LockPrefix = DefaultLockPrefix
-	}
-	if cfg.BreakerThreshold == 0 {
-		cfg.BreakerThreshold = DefaultBreakerThreshold
 	}
 	if cfg.LocalCopies == 0 {
 		cfg.LocalCopies = DefaultLocalCopies
@@ -137,16 +99,6 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("Config.FillTimeout must not be negative, got %v", cfg.FillTimeout)
 	case cfg.UpstreamWait < 0:
 		return fmt.Errorf("Config.UpstreamWait must not be negative, got %v", cfg.UpstreamWait)
-	case cfg.RedisTimeout < 0:
-		return fmt.Errorf("Config.RedisTimeout must not be negative, got %v", cfg.RedisTimeout)
-	case cfg.BreakerThreshold < 0:
-		return fmt.Errorf("Config.BreakerThreshold must not be negative, got %d", cfg.BreakerThreshold)
-	case cfg.BreakerCoolDown < 0:
-		return fmt.Errorf("Config.BreakerCoolDown must not be negative, got %v", cfg.BreakerCoolDown)
-	case cfg.LockTTL < time.Millisecond:
-		return fmt.Errorf("Config.LockTTL must be at least 1ms, got %v", cfg.LockTTL)
-	case cfg.LockWait < 0:
-		return fmt.Errorf("Config.LockWait must not be negative, got %v", cfg.LockWait)
 	}
 	return nil
 }

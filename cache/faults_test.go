@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/progressive-profiling/bff/internal/testkit"
+
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/profiling"
 )
@@ -45,7 +47,7 @@ func TestRedisStoppedReadsFallThroughThenCacheIsUsedAgain(t *testing.T) {
 	// The client notices the restart on its own schedule (broken pooled
 	// connections, go-redis's dial back-off); once a read refills the
 	// entry, reads are hits again.
-	eventually(t, "a read to refill Redis after Restart", func() bool {
+	testkit.Eventually(t, "a read to refill Redis after Restart", func() bool {
 		mustUser(t, c, want.ID)
 		n, err := e.rdb.Exists(context.Background(), c.Key(want.ID)).Result()
 		return err == nil && n == 1
@@ -91,7 +93,7 @@ func TestRedisPausedReadsAreStillAnswered(t *testing.T) {
 
 	e.redis.Resume()
 	resumed = true
-	eventually(t, "reads to be hits again after Resume", func() bool {
+	testkit.Eventually(t, "reads to be hits again after Resume", func() bool {
 		before := store.gets.Load()
 		mustUser(t, c, want.ID)
 		return store.gets.Load() == before

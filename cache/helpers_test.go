@@ -18,6 +18,7 @@ import (
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/internal/redistest"
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/redisconn"
 )
 
 // fakeStore is an in-memory profiling.UserStore that counts its calls. Like
@@ -207,7 +208,7 @@ type env struct {
 	redis *redistest.Server
 	rdb   redis.UniversalClient
 	logs  *logBuffer
-	// redisTimeout is the Config.RedisTimeout newCache uses by default.
+	// redisTimeout is the guard timeout newCache uses (0: the default).
 	redisTimeout time.Duration
 }
 
@@ -228,7 +229,7 @@ func newEnv(t testing.TB) *env {
 }
 
 // newProductionEnv gives a Redis reached with Connect's production defaults
-// and the cache's default RedisTimeout, for tests of a slow Redis (where the
+// and the guard's default timeout, for tests of a slow Redis (where the
 // short timeouts are what is under test) and for benchmarks.
 func newProductionEnv(t testing.TB) *env {
 	t.Helper()
@@ -238,7 +239,7 @@ func newProductionEnv(t testing.TB) *env {
 
 func connectEnv(t testing.TB, url string) redis.UniversalClient {
 	t.Helper()
-	rdb, closeRDB, err := cache.Connect(context.Background(), url)
+	rdb, closeRDB, err := redisconn.Connect(context.Background(), url)
 	if err != nil {
 		t.Fatalf("Connect(%s): %v", url, err)
 	}
@@ -246,14 +247,14 @@ func connectEnv(t testing.TB, url string) redis.UniversalClient {
 	return rdb
 }
 
+// newCache returns a cache of next on the env's Redis, with a guard of its
+// own (as each service instance has) whose gauge goes to cfg.Metrics.
 func (e *env) newCache(next profiling.UserStore, cfg cache.Config) *cache.Cache {
 	if cfg.Logger == nil {
 		cfg.Logger = e.logs.logger()
 	}
-	if cfg.RedisTimeout == 0 {
-		cfg.RedisTimeout = e.redisTimeout
-	}
-	return cache.New(e.rdb, next, cfg)
+	guard := redisconn.NewGuard(e.rdb, redisconn.GuardConfig{Timeout: e.redisTimeout, Logger: cfg.Logger, Metrics: cfg.Metrics})
+	return cache.New(e.rdb, guard, next, cfg)
 }
 
 // cached returns the raw entry Redis holds under key, or "" if none.
@@ -292,19 +293,6 @@ func sameJSON(t testing.TB, got, want *profiling.User) {
 	}
 	if string(g) != string(w) {
 		t.Fatalf("user differs:\n got %s\nwant %s", g, w)
-	}
-}
-
-// eventually polls cond until it holds or a generous deadline passes; for
-// waiting on things that happen "soon" without asserting how soon.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -211,7 +211,7 @@ func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 		// with Redis usable again (allow also lets a due probe start), a
 		// miss, whose fill stores the user afresh; otherwise a failure, so
 		// the in-process copy (which holds that change) answers.
-		if c.breaker.allow() {
+		if c.guard.Usable() {
 			return nil, nil
 		}
 		return nil, errBreakerOpen

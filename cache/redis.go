@@ -2,18 +2,15 @@ package cache
 
 import (
 	"context"
-	"time"
+
+	"github.com/progressive-profiling/bff/redisconn"
 )
 
-// probeRedis is the breaker's probe: Redis answers PING, and the entries
-// of users changed while it was skipped are deleted, before it is used
-// again.
-func (c *Cache) probeRedis(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RedisTimeout)
-	defer cancel()
-	if err := c.rdb.Ping(ctx).Err(); err != nil {
-		return err
-	}
+// resyncEntries is the cache's hook before Redis is used again after an
+// outage (redisconn.Guard.BeforeReuse): the entries of users changed while
+// Redis was skipped are deleted, so no instance is served a copy from
+// before such a change.
+func (c *Cache) resyncEntries(ctx context.Context) error {
 	c.unsyncedMu.Lock()
 	ids := make([]string, 0, len(c.unsynced))
 	for id := range c.unsynced {
@@ -30,27 +27,14 @@ func (c *Cache) probeRedis(ctx context.Context) error {
 	return nil
 }
 
-// redisDo runs one Redis operation under the circuit breaker and
-// RedisTimeout.
+// redisDo runs one Redis operation through the shared guard (its timeout
+// and circuit breaker).
 func (c *Cache) redisDo(ctx context.Context, op func(context.Context) error) error {
-	if !c.breaker.allow() {
-		return errBreakerOpen
-	}
-	rctx, cancel := context.WithTimeout(ctx, c.cfg.RedisTimeout)
-	defer cancel()
-	err := op(rctx)
-	c.breaker.record(err, callerGone(ctx))
-	return err
+	return c.guard.Do(ctx, op)
 }
 
-// callerGone reports whether the caller's context has ended or its deadline
-// has passed. The deadline is checked too because a Redis call bounded by
-// that deadline can fail with an i/o timeout a moment before the context's
-// own timer marks it done; that failure is the caller's, not Redis's.
-func callerGone(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	deadline, ok := ctx.Deadline()
-	return ok && !time.Now().Before(deadline)
-}
+// callerGone is redisconn.CallerGone: the caller's own context ended.
+func callerGone(ctx context.Context) bool { return redisconn.CallerGone(ctx) }
+
+// errBreakerOpen is what a Redis operation skipped by the breaker reports.
+var errBreakerOpen = redisconn.ErrBreakerOpen

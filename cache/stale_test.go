@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/internal/testkit"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
@@ -43,7 +44,7 @@ func TestUpstreamDownServesStaleCopyFlaggedAndCounted(t *testing.T) {
 	if !info.Stale || info.Age < ttl {
 		t.Fatalf("read info = %+v, want flagged stale with an age of at least %v", info, ttl)
 	}
-	if n := metricValue(t, reg, "bff_cache_stale_served_total"); n != 1 {
+	if n := testkit.MetricValue(t, reg, "bff_cache_stale_served_total"); n != 1 {
 		t.Fatalf("bff_cache_stale_served_total = %v, want 1", n)
 	}
 
@@ -81,7 +82,7 @@ func TestUpstreamHangServesStaleAfterUpstreamWaitAndFailsUncachedUsers(t *testin
 	}
 	release()
 	// The fills went on without their readers and refreshed the cache.
-	eventually(t, "the hung fill to refresh the cache", func() bool {
+	testkit.Eventually(t, "the hung fill to refresh the cache", func() bool {
 		u, info, err := c.User(context.Background(), uncached.ID, allowStale)
 		return err == nil && u.ID == uncached.ID && !info.Stale
 	})

@@ -16,7 +16,6 @@ import (
 // The error codes clients branch on, in extensions.code.
 const (
 	CodeUnauthenticated     = "UNAUTHENTICATED"
-	CodeForbidden           = "FORBIDDEN"
 	CodeBadUserInput        = "BAD_USER_INPUT"
 	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
 	CodeInternal            = "INTERNAL"
