@@ -50,6 +50,10 @@ func newServer(d serverDeps) http.Handler {
 	})
 	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, api)))
 
+	// The contract in every mode, for client code generators (GraphQL Code
+	// Generator, Apollo iOS/Kotlin): introspection stays off in production.
+	mux.HandleFunc("GET /schema.graphql", serveSchema)
+
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -82,9 +86,19 @@ func newServer(d serverDeps) http.Handler {
 		// CORS_ALLOWED_ORIGINS in production, no origin is allowed.
 		AllowOriginFunc: noOriginWhenUnset(d.cfg.CORSOrigins),
 		AllowedMethods:  []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders:  []string{"Authorization", "Content-Type"},
+		AllowedHeaders:  corsAllowedHeaders,
 		MaxAge:          600,
 	}).Handler(mux)
+}
+
+// corsAllowedHeaders are the request headers real clients send: the token
+// and JSON body, W3C trace context (OpenTelemetry's browser
+// instrumentation), Apollo Client's client awareness, and a request id.
+var corsAllowedHeaders = []string{
+	"Authorization", "Content-Type",
+	"traceparent", "tracestate",
+	"apollographql-client-name", "apollographql-client-version",
+	"x-request-id",
 }
 
 // requestDeadline bounds one GraphQL request end to end. Reads give up on
