@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
@@ -32,6 +33,8 @@ type serverDeps struct {
 	metrics *prometheus.Registry
 	// devUsers are the seeded users with fresh tokens (dev mode only).
 	devUsers func() []devUser
+	// persistedQueries is the automatic-persisted-query store (Redis).
+	persistedQueries graphql.Cache[string]
 }
 
 // newServer returns the service's HTTP handler; every route is here.
@@ -47,6 +50,7 @@ func newServer(d serverDeps) http.Handler {
 		MaxBodyBytes:     maxBodyBytes, // 413, counted on /metrics
 		Logger:           d.log,
 		Metrics:          d.metrics,
+		PersistedQueries: d.persistedQueries,
 	})
 	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, api)))
 
