@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.Audience = envOr(getenv, "AUTH0_AUDIENCE", auth0emu.DefaultAudience)
 		c.ClientID = envOr(getenv, "AUTH0_CLIENT_ID", auth0emu.DefaultClientID)
 		c.ClientSecret = envOr(getenv, "AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret)
-		c.CORSOrigins = []string{"http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000", "http://127.0.0.1:5173"}
+		// The React dev servers (Vite 5173, Create React App and Next.js
+		// 3000), the same origins the emulator's Universal Login admits.
+		c.CORSOrigins = slices.Clone(auth0emu.DevWebOrigins)
 		c.EmbeddedRedis = c.RedisURL == ""
 		if getenv("AUTH0_ISSUER") != "" {
 			problems = append(problems, errors.New("AUTH0_ISSUER applies only with AUTH0_DOMAIN; dev mode's emulator is its own issuer"))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
@@ -32,6 +33,8 @@ type serverDeps struct {
 	metrics *prometheus.Registry
 	// devUsers are the seeded users with fresh tokens (dev mode only).
 	devUsers func() []devUser
+	// persistedQueries is the automatic-persisted-query store (Redis).
+	persistedQueries graphql.Cache[string]
 }
 
 // newServer returns the service's HTTP handler; every route is here.
@@ -47,8 +50,13 @@ func newServer(d serverDeps) http.Handler {
 		MaxBodyBytes:     maxBodyBytes, // 413, counted on /metrics
 		Logger:           d.log,
 		Metrics:          d.metrics,
+		PersistedQueries: d.persistedQueries,
 	})
 	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, api)))
+
+	// The contract in every mode, for client code generators (GraphQL Code
+	// Generator, Apollo iOS/Kotlin): introspection stays off in production.
+	mux.HandleFunc("GET /schema.graphql", serveSchema)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -82,9 +90,19 @@ func newServer(d serverDeps) http.Handler {
 		// CORS_ALLOWED_ORIGINS in production, no origin is allowed.
 		AllowOriginFunc: noOriginWhenUnset(d.cfg.CORSOrigins),
 		AllowedMethods:  []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders:  []string{"Authorization", "Content-Type"},
+		AllowedHeaders:  corsAllowedHeaders,
 		MaxAge:          600,
 	}).Handler(mux)
+}
+
+// corsAllowedHeaders are the request headers real clients send: the token
+// and JSON body, W3C trace context (OpenTelemetry's browser
+// instrumentation), Apollo Client's client awareness, and a request id.
+var corsAllowedHeaders = []string{
+	"Authorization", "Content-Type",
+	"traceparent", "tracestate",
+	"apollographql-client-name", "apollographql-client-version",
+	"x-request-id",
 }
 
 // requestDeadline bounds one GraphQL request end to end. Reads give up on

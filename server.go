@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/progressive-profiling/bff/apq"
 	"github.com/progressive-profiling/bff/auth"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
@@ -145,6 +146,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		ready:    ready.status,
 		metrics:  registry,
 		devUsers: devPlaygroundUsers(emu),
+		// Shared by every instance, so a hash registered on one runs on all.
+		persistedQueries: apq.New(rdb, apq.Options{}),
 	})
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, cfg.Port))

@@ -43,6 +43,11 @@ type HandlerOptions struct {
 	Logger         *slog.Logger
 	// Metrics receives the endpoint's counters; nil registers nothing.
 	Metrics prometheus.Registerer
+	// PersistedQueries, when set, turns on automatic persisted queries
+	// (Apollo's protocol: extensions.persistedQuery.sha256Hash) with this
+	// store; shared across instances, it lets a mobile client send only
+	// hashes. See persisted.go.
+	PersistedQueries graphql.Cache[string]
 }
 
 // NewHandler returns the GraphQL endpoint. A body over MaxBodyBytes is
@@ -84,6 +89,9 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		srv.Use(extension.Introspection{})
 	} else {
 		srv.SetDisableSuggestion(true)
+	}
+	if o.PersistedQueries != nil {
+		srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: o.PersistedQueries}})
 	}
 	srv.SetParserTokenLimit(o.ParserTokenLimit)
 	srv.SetValidationRulesFn(validationRules) // Int literals are 32-bit; see coercion.go
