@@ -9,9 +9,9 @@ import (
 	"github.com/99designs/gqlgen/client"
 
 	"github.com/progressive-profiling/bff/auth"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/testkit"
 	"github.com/progressive-profiling/bff/profiling"
-	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // The resolver tier: the real GraphQL handler, rules and Service over the
@@ -24,12 +24,12 @@ var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 // tier is a handler signed in as userID, over store.
 func tier(t *testing.T, store *testkit.Users, userID string) *client.Client {
 	t.Helper()
-	rules, err := profiling.ParseRules(profiling.DefaultRulesName, profiling.DefaultRules, resolvers.ProfileInputSchema())
+	rules, err := profiling.ParseRules(profiling.DefaultRulesName, profiling.DefaultRules, graphqlapi.ProfileInputSchema())
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc := profiling.NewService(rules, store, profiling.NoLocks{}, func() time.Time { return now })
-	h := resolvers.NewHandler(svc, resolvers.HandlerOptions{})
+	h := graphqlapi.NewHandler(svc, graphqlapi.HandlerOptions{})
 	signedIn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := &auth.Principal{UserID: userID, IssuedAt: now.Add(-time.Hour), FirstSeen: now.Add(-time.Hour)}
 		h.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
