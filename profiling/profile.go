@@ -7,9 +7,10 @@ import (
 	"unicode/utf8"
 )
 
-// Value is one catalogue field's value for one user.
+// Value is one catalogue field's value for one user. The field's
+// descriptor is embedded, so v.Key, v.Label and v.Type are the field's.
 type Value struct {
-	Field       *Field
+	*Field
 	Known       bool
 	Value       any        // string for TEXT/PHONE/SELECT, bool for BOOLEAN; nil when unknown
 	Source      SourceKind // "" when unknown
@@ -38,11 +39,79 @@ type Profile struct {
 	holds []bool
 }
 
-// PendingField is a field to ask now, with the stage that asks it.
+// PendingField is a field to ask now, with the stage that asks it. The
+// field's descriptor is embedded, so p.Key, p.Label, p.Type, p.Required and
+// p.Options are the field's.
 type PendingField struct {
-	Field  *Field
+	*Field
 	Stage  string
 	Reason string
+}
+
+// The accessors below answer "known or not" with a nil pointer instead of a
+// zero value, and point into the profile or the rules instead of copying, so
+// a caller (the GraphQL layer binds them directly) costs no allocation.
+// Treat what they point to as read-only.
+
+// OptionalPlaceholder is the field's placeholder, or nil when it has none.
+func (p *PendingField) OptionalPlaceholder() *string { return nonEmpty(&p.Field.Placeholder) }
+
+// TextMinLength is a TEXT field's minimum length, or nil for another type or
+// no minimum beyond non-empty.
+func (p *PendingField) TextMinLength() *int { return p.Field.textBound(&p.Field.MinLength) }
+
+// TextMaxLength is a TEXT field's maximum length, or nil for another type.
+func (p *PendingField) TextMaxLength() *int { return p.Field.textBound(&p.Field.MaxLength) }
+
+func (f *Field) textBound(n *int) *int {
+	if f.Type != FieldText || *n == 0 {
+		return nil
+	}
+	return n
+}
+
+// KnownSource is where the value came from, or nil when it is unknown.
+func (v *Value) KnownSource() *SourceKind {
+	if !v.Known {
+		return nil
+	}
+	return &v.Source
+}
+
+// CollectedInStage is the stage the answer was collected in, or nil when not
+// recorded.
+func (v *Value) CollectedInStage() *string { return nonEmpty(&v.Stage) }
+
+// CollectedInContext is the interaction context the answer was collected
+// in, or nil when not recorded.
+func (v *Value) CollectedInContext() *string { return nonEmpty(&v.Context) }
+
+// ID is the user's id.
+func (p *Profile) ID() string { return p.User.ID }
+
+// CurrentStage is Stage, or nil when no stage holds.
+func (p *Profile) CurrentStage() *string { return nonEmpty(&p.Stage) }
+
+// Email is the user's email address, or nil when unknown.
+func (p *Profile) Email() *string { return nonEmpty(&p.User.Email) }
+
+// EmailVerified reports whether the identity provider verified the email.
+func (p *Profile) EmailVerified() bool { return p.User.EmailVerified }
+
+// Name is the user's display name, or nil when unknown.
+func (p *Profile) Name() *string { return nonEmpty(&p.User.Name) }
+
+// Picture is the URL of the user's picture, or nil when unknown.
+func (p *Profile) Picture() *string { return nonEmpty(&p.User.Picture) }
+
+// LoginsCount is how many times the user has logged in.
+func (p *Profile) LoginsCount() int64 { return p.User.LoginsCount }
+
+func nonEmpty(s *string) *string {
+	if *s == "" {
+		return nil
+	}
+	return s
 }
 
 // ArgumentError is a request argument the caller got wrong (as opposed to
