@@ -32,6 +32,7 @@ type Profile struct {
 	rules   *Rules
 	now     time.Time
 	facts   conditionUser
+	vars    *activation // the conditions' variables, with no interaction context
 	index   map[string]int
 	skipped map[string]skippedEntry
 	// holds[i] is whether stage i's condition holds with no interaction
@@ -138,21 +139,21 @@ func (r *Rules) Profile(u *User, now time.Time) *Profile {
 		rules:   r,
 		now:     now,
 		facts:   conditionFacts(u),
-		index:   make(map[string]int, len(r.fields)),
+		index:   r.index,
 		skipped: skipped,
 	}
 	known := 0
 	for i, f := range r.fields {
-		p.index[f.Key] = i
 		p.Values[i] = lookup(u, f, collected)
 		if p.Values[i].Known {
 			known++
 		}
 	}
 	p.Completion = float64(known) / float64(len(r.fields))
+	p.vars = newActivation(&p.facts, "", now)
 	p.holds = make([]bool, len(r.stages))
 	for i, s := range r.stages {
-		if p.holds[i] = r.holds(s, &p.facts, "", now); p.holds[i] {
+		if p.holds[i] = r.holds(s, p.vars); p.holds[i] {
 			p.Stage = s.Name
 		}
 	}
@@ -186,18 +187,26 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 	if reason := checkContext(interaction); reason != "" {
 		return nil, &ArgumentError{Argument: "context", Reason: reason}
 	}
-	out := []PendingField{}
-	seen := map[string]bool{}
+	out := make([]PendingField, 0, min(n, len(p.Values)))
+	// seen is indexed by catalogue position: a field asked by two stages
+	// is considered once, for the first.
+	var small [64]bool
+	seen := small[:0]
+	if len(p.Values) <= len(small) {
+		seen = small[:len(p.Values)]
+	} else {
+		seen = make([]bool, len(p.Values))
+	}
 	for _, s := range p.askingStages(interaction) {
-		for _, f := range s.Fields {
-			if seen[f.Key] {
+		for i, pos := range s.positions {
+			if seen[pos] {
 				continue
 			}
-			seen[f.Key] = true
-			if p.Values[p.index[f.Key]].Known || p.skippedNow(f.Key) {
+			seen[pos] = true
+			if p.Values[pos].Known || p.skippedNow(s.Fields[i].Key) {
 				continue
 			}
-			out = append(out, PendingField{Field: f, Stage: s.Name, Reason: s.Reason})
+			out = append(out, s.asks[i])
 			if len(out) == n {
 				return out, nil
 			}
@@ -212,15 +221,24 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 func (p *Profile) askingStages(interaction string) []*Stage {
 	stages := p.rules.stages
 	out := make([]*Stage, 0, len(stages))
-	if interaction != "" {
+	if interaction == "" {
+		// Every stage was evaluated without a context when the profile
+		// was made: reuse those results.
 		for i, s := range stages {
-			if !p.holds[i] && p.rules.holds(s, &p.facts, interaction, p.now) {
+			if p.holds[i] {
 				out = append(out, s)
 			}
 		}
+		return out
+	}
+	vars := p.vars.withContext(interaction)
+	for i, s := range stages {
+		if !p.holds[i] && p.rules.holds(s, vars) {
+			out = append(out, s)
+		}
 	}
 	for i, s := range stages {
-		if p.holds[i] && (interaction == "" || p.rules.holds(s, &p.facts, interaction, p.now)) {
+		if p.holds[i] && p.rules.holds(s, vars) {
 			out = append(out, s)
 		}
 	}
