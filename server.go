@@ -60,33 +60,70 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	rules, err := loadRules(cfg.RulesPath)
+	a, err := assemble(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	rules = rules.WithConditionErrorHandler(func(e *profiling.ConditionError) {
+	defer a.close()
+	if err := a.ready.checkAuth0AtStartup(ctx); err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, a, stdout)
+}
+
+// app is the service assembled from its configuration: the HTTP handler
+// and what run needs around it.
+type app struct {
+	handler http.Handler
+	rules   *profiling.Rules
+	emu     *auth0emu.Server // dev mode's tenant, or nil
+	ready   *readiness
+	closers []func()
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// assemble builds every part of the service from cfg and wires them: the
+// rules, the tenant (dev mode's emulator, or AUTH0_DOMAIN), Redis and its
+// guard, the Auth0 store behind the cache, the write lock, the token
+// verifier, readiness and the HTTP handler. It decides nothing that cfg
+// has not decided. The caller closes the app, also after an error.
+func assemble(ctx context.Context, cfg config, log *slog.Logger) (a *app, err error) {
+	a = &app{}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if a.rules, err = loadRules(cfg.RulesPath); err != nil {
+		return a, err
+	}
+	a.rules = a.rules.WithConditionErrorHandler(func(e *profiling.ConditionError) {
 		log.Warn("stage condition failed at run time; stage skipped", "error", e)
 	})
 
-	var emu *auth0emu.Server
 	tenant, issuer := cfg.Auth0Domain, cfg.Issuer
 	if cfg.DevMode {
-		if emu, err = startDevEmulator(cfg); err != nil {
-			return err
+		if a.emu, err = startDevEmulator(cfg); err != nil {
+			return a, err
 		}
-		defer emu.Close()
-		tenant, issuer = emu.URL(), emu.UserIssuer()
+		a.closers = append(a.closers, func() { a.emu.Close() })
+		tenant, issuer = a.emu.URL(), a.emu.UserIssuer()
 	}
 	base, err := auth0store.TenantURL(tenant)
 	if err != nil {
-		return fmt.Errorf("AUTH0_DOMAIN: %w", err)
+		return a, fmt.Errorf("AUTH0_DOMAIN: %w", err)
 	}
 
 	rdb, closeRedis, err := redisconn.Connect(ctx, cfg.RedisURL)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return a, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	defer closeRedis()
+	a.closers = append(a.closers, func() { _ = closeRedis() })
 	if cfg.EmbeddedRedis && !cfg.DevMode {
 		log.Warn("REDIS_EMBEDDED=true: in-process Redis; this instance's cache and per-user write lock are its own, so run exactly one instance")
 	}
@@ -100,7 +137,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Budget: ratelimit.NewRedis(rdb, ratelimit.RedisOptions{}),
 	})
 	if err != nil {
-		return fmt.Errorf("auth0: %w", err)
+		return a, fmt.Errorf("auth0: %w", err)
 	}
 	// One registry per service instance: what /metrics shows, and what
 	// tests read off a running server.
@@ -124,32 +161,35 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Metrics:     registry,
 	})
 	if err != nil {
-		return err
+		return a, err
 	}
 
-	ready := &readiness{
+	a.ready = &readiness{
 		redis: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		auth0: store.CheckCredentials,
 		keys:  verifier.KeysErr,
 		log:   log,
 	}
-	if err := ready.checkAuth0AtStartup(ctx); err != nil {
-		return err
-	}
-	registry.MustRegister(ready.degradedGauge())
+	registry.MustRegister(a.ready.degradedGauge())
 
-	handler := newServer(serverDeps{
+	a.handler = newServer(serverDeps{
 		cfg:      cfg,
 		log:      log,
-		service:  profiling.NewService(rules, users, locks, time.Now),
+		service:  profiling.NewService(a.rules, users, locks, time.Now),
 		verifier: verifier,
-		ready:    ready.status,
+		ready:    a.ready.status,
 		metrics:  registry,
-		devUsers: devPlaygroundUsers(emu),
+		devUsers: devPlaygroundUsers(a.emu),
 		// Shared by every instance, so a hash registered on one runs on all.
 		persistedQueries: apq.New(rdb, apq.Options{}),
 	})
+	return a, nil
+}
 
+// serve listens, serves a's handler until ctx ends, then fails readiness,
+// waits ShutdownDelay and drains.
+func serve(ctx context.Context, cfg config, log *slog.Logger, a *app, stdout io.Writer) error {
+	handler, rules, emu, ready := a.handler, a.rules, a.emu, a.ready
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, cfg.Port))
 	if err != nil {
 		return fmt.Errorf("BIND_ADDR, PORT: %w", err)

@@ -1,10 +1,8 @@
 package resolvers
 
 import (
-	"fmt"
 	"time"
 
-	"github.com/progressive-profiling/bff/graph/model"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
@@ -48,32 +46,6 @@ func derefAny(v any) any {
 	return v
 }
 
-func userErrors(problems []profiling.FieldError) []model.UserError {
-	out := make([]model.UserError, 0, len(problems))
-	for _, p := range problems {
-		out = append(out, model.UserError{
-			Field:   []string{"input", p.Key},
-			Message: p.Message,
-			Code:    model.UserErrorCode(p.Code),
-		})
-	}
-	return out
-}
-
-func fieldType(f *profiling.Field) (model.FieldType, error) {
-	t := model.FieldType(f.Type)
-	if !t.IsValid() {
-		return "", errUnmapped("field type", f.Type)
-	}
-	return t, nil
-}
-
-// errUnmapped means the domain grew a value the schema does not know yet; it
-// surfaces as INTERNAL and in the log, not as a silently wrong answer.
-func errUnmapped(what string, v any) error {
-	return fmt.Errorf("the schema has no %s %q", what, v)
-}
-
 func textValue(p *profiling.Profile, key string) *string {
 	if v, ok := p.Value(key); ok && v.Known {
 		if s, ok := v.Value.(string); ok {
@@ -92,21 +64,6 @@ func boolValue(p *profiling.Profile, key string) *bool {
 	return nil
 }
 
-// textBound reports a length bound for TEXT fields only; 0 means unbounded.
-func textBound(f *profiling.Field, n int) *int {
-	if f.Type != profiling.FieldText || n == 0 {
-		return nil
-	}
-	return &n
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 func optionalTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -120,11 +77,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
