@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 
 	"github.com/progressive-profiling/bff/auth"
 	"github.com/progressive-profiling/bff/auth0store"
@@ -32,6 +33,7 @@ import (
 	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/redisconn"
 	"github.com/progressive-profiling/bff/resolvers"
+	"github.com/progressive-profiling/bff/telemetry"
 	"github.com/progressive-profiling/bff/userlock"
 )
 
@@ -55,9 +57,26 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("configuration:\n%w", err)
 	}
 	log := newLogger(cfg, stderr)
+	// go-redis logs through its own process-wide logger: from here on into
+	// this log, as JSON in production like every other line.
+	telemetry.RouteRedisLogs(log)
 	log.Info("configuration", "config", cfg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+
+	tracing, err := telemetry.NewTracing(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flush the last spans, bounded: a collector that is gone must not
+		// hold the shutdown.
+		flushCtx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancelFlush()
+		if err := tracing.Shutdown(flushCtx); err != nil {
+			log.Warn("tracing: spans not flushed at shutdown", "error", err)
+		}
+	}()
 
 	rules, err := loadRules(cfg.RulesPath)
 	if err != nil {
@@ -86,11 +105,31 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
 	defer closeRedis()
+	if tracing.Enabled {
+		// A span per Redis command, without its arguments (cached profiles,
+		// lock tokens).
+		if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tracing.Provider), redisotel.WithDBStatement(false)); err != nil {
+			return fmt.Errorf("tracing redis: %w", err)
+		}
+	}
 	if cfg.EmbeddedRedis && !cfg.DevMode {
 		log.Warn("REDIS_EMBEDDED=true: in-process Redis; this instance's cache and per-user write lock are its own, so run exactly one instance")
 	}
 
+	// One registry per service instance: what /metrics shows, and what
+	// tests read off a running server.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
 	store, err := auth0store.New(ctx, auth0store.Config{
+		// Every Management API call (and token fetch) is a client span of
+		// the request's trace, and sends its traceparent.
+		HTTPClient: &http.Client{
+			Timeout:   auth0store.DefaultTimeout,
+			Transport: auth0store.TracedTransport(http.DefaultTransport, tracing.Provider, tracing.Propagator),
+		},
+		Logger:       log,
+		Metrics:      registry,
 		Domain:       base,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
@@ -101,11 +140,6 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("auth0: %w", err)
 	}
-	// One registry per service instance: what /metrics shows, and what
-	// tests read off a running server.
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
 	// One guard (timeout and circuit breaker) for every user of Redis.
 	guard := redisconn.NewGuard(rdb, redisconn.GuardConfig{Logger: log, Metrics: registry})
 	cacheCfg := cfg.Cache
@@ -137,7 +171,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	registry.MustRegister(ready.degradedGauge())
 
-	handler := newServer(serverDeps{
+	handler := telemetry.Middleware(newServer(serverDeps{
 		cfg:      cfg,
 		log:      log,
 		service:  profiling.NewService(rules, users, locks, time.Now),
@@ -145,7 +179,27 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		ready:    ready.status,
 		metrics:  registry,
 		devUsers: devPlaygroundUsers(emu),
+	}), telemetry.HTTPOptions{
+		Log: log, Tracing: tracing, Metrics: registry,
+		UserID: cfg.AccessLogUserID, Operations: cfg.MetricOperations,
 	})
+
+	// /metrics and /debug/pprof on their own, internal listener.
+	if cfg.MetricsAddr != "off" {
+		internalLn, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		internal := &http.Server{
+			Handler:           telemetry.InternalHandler(registry),
+			ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { _ = internal.Serve(internalLn) }()
+		defer internal.Close()
+		fmt.Fprintf(stdout, "metrics and pprof (internal) on http://%s/metrics\n", internalLn.Addr())
+		log.Info("internal listener", "addr", internalLn.Addr().String(), "serves", "/metrics, /debug/pprof")
+	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, cfg.Port))
 	if err != nil {
@@ -202,12 +256,10 @@ func loadRules(path string) (*profiling.Rules, error) {
 	return profiling.ParseRules(name, data, resolvers.ProfileInputSchema())
 }
 
+// newLogger is JSON in production and text in dev mode; every line logged
+// with a request's context carries its request id and trace id.
 func newLogger(cfg config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.DevMode {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return telemetry.NewLogger(w, level, cfg.DevMode)
 }
