@@ -6,15 +6,16 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/redisconn"
-	"github.com/progressive-profiling/bff/resolvers"
 	"github.com/progressive-profiling/bff/telemetry"
 	"github.com/progressive-profiling/bff/userlock"
 )
@@ -59,7 +60,7 @@ type config struct {
 	Playground    bool
 	Introspection bool
 	LogLevel      string
-	// GraphQL limits on one operation (see resolvers/limits.go); each a
+	// GraphQL limits on one operation (see graphqlapi/limits.go); each a
 	// positive integer, refused over the limit before any resolver runs:
 	// GRAPHQL_MAX_DEPTH (default 8) levels of nested fields, fragments
 	// expanded; GRAPHQL_MAX_ALIASES (default 10) aliased fields;
@@ -110,7 +111,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.Audience = envOr(getenv, "AUTH0_AUDIENCE", auth0emu.DefaultAudience)
 		c.ClientID = envOr(getenv, "AUTH0_CLIENT_ID", auth0emu.DefaultClientID)
 		c.ClientSecret = envOr(getenv, "AUTH0_CLIENT_SECRET", auth0emu.DefaultClientSecret)
-		c.CORSOrigins = []string{"http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000", "http://127.0.0.1:5173"}
+		// The React dev servers (Vite 5173, Create React App and Next.js
+		// 3000), the same origins the emulator's Universal Login admits.
+		c.CORSOrigins = slices.Clone(auth0emu.DevWebOrigins)
 		c.EmbeddedRedis = c.RedisURL == ""
 		if getenv("AUTH0_ISSUER") != "" {
 			problems = append(problems, errors.New("AUTH0_ISSUER applies only with AUTH0_DOMAIN; dev mode's emulator is its own issuer"))
@@ -197,10 +200,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		into     *int
 		fallback int
 	}{
-		{"GRAPHQL_MAX_DEPTH", &c.GraphQLMaxDepth, resolvers.DefaultMaxDepth},
-		{"GRAPHQL_MAX_ALIASES", &c.GraphQLMaxAliases, resolvers.DefaultMaxAliases},
-		{"GRAPHQL_MAX_COMPLEXITY", &c.GraphQLMaxComplexity, resolvers.DefaultComplexityLimit},
-		{"GRAPHQL_MAX_TOKENS", &c.GraphQLMaxTokens, resolvers.DefaultParserTokenLimit},
+		{"GRAPHQL_MAX_DEPTH", &c.GraphQLMaxDepth, graphqlapi.DefaultMaxDepth},
+		{"GRAPHQL_MAX_ALIASES", &c.GraphQLMaxAliases, graphqlapi.DefaultMaxAliases},
+		{"GRAPHQL_MAX_COMPLEXITY", &c.GraphQLMaxComplexity, graphqlapi.DefaultComplexityLimit},
+		{"GRAPHQL_MAX_TOKENS", &c.GraphQLMaxTokens, graphqlapi.DefaultParserTokenLimit},
 	} {
 		if *limit.into, err = envPositiveInt(getenv, limit.name, limit.fallback); err != nil {
 			problems = append(problems, err)

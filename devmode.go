@@ -19,6 +19,11 @@ func startDevEmulator(cfg config) (*auth0emu.Server, error) {
 		Audience:     cfg.Audience,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
+		// The browser apps the service admits may sign in through the
+		// emulator's Universal Login too, at their root URL.
+		WebOrigins:   cfg.CORSOrigins,
+		CallbackURLs: auth0emu.RootURLs(cfg.CORSOrigins),
+		LogoutURLs:   auth0emu.RootURLs(cfg.CORSOrigins),
 	})
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return nil, fmt.Errorf("dev mode: starting the Auth0 emulator: %w (is another emulator or dev-mode service running? set DEV_AUTH0_ADDR)", err)

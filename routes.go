@@ -7,17 +7,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 
 	"github.com/progressive-profiling/bff/auth"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/playground"
 	"github.com/progressive-profiling/bff/profiling"
-	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // maxBodyBytes caps a GraphQL request body; real operations are a few KiB.
-const maxBodyBytes = resolvers.DefaultMaxBodyBytes
+const maxBodyBytes = graphqlapi.DefaultMaxBodyBytes
 
 // serverDeps is everything the HTTP layer needs, built by run.
 type serverDeps struct {
@@ -32,13 +33,15 @@ type serverDeps struct {
 	metrics *prometheus.Registry
 	// devUsers are the seeded users with fresh tokens (dev mode only).
 	devUsers func() []devUser
+	// persistedQueries is the automatic-persisted-query store (Redis).
+	persistedQueries graphql.Cache[string]
 }
 
 // newServer returns the service's HTTP handler; every route is here.
 func newServer(d serverDeps) http.Handler {
 	mux := http.NewServeMux()
 
-	api := resolvers.NewHandler(d.service, resolvers.HandlerOptions{
+	api := graphqlapi.NewHandler(d.service, graphqlapi.HandlerOptions{
 		Introspection:    d.cfg.Introspection,
 		MaxDepth:         d.cfg.GraphQLMaxDepth,
 		MaxAliases:       d.cfg.GraphQLMaxAliases,
@@ -47,8 +50,13 @@ func newServer(d serverDeps) http.Handler {
 		MaxBodyBytes:     maxBodyBytes, // 413, counted on /metrics
 		Logger:           d.log,
 		Metrics:          d.metrics,
+		PersistedQueries: d.persistedQueries,
 	})
-	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, api)))
+	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, graphqlapi.RefuseToken, api)))
+
+	// The contract in every mode, for client code generators (GraphQL Code
+	// Generator, Apollo iOS/Kotlin): introspection stays off in production.
+	mux.HandleFunc("GET /schema.graphql", serveSchema)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -81,9 +89,19 @@ func newServer(d serverDeps) http.Handler {
 		// CORS_ALLOWED_ORIGINS in production, no origin is allowed.
 		AllowOriginFunc: noOriginWhenUnset(d.cfg.CORSOrigins),
 		AllowedMethods:  []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders:  []string{"Authorization", "Content-Type"},
+		AllowedHeaders:  corsAllowedHeaders,
 		MaxAge:          600,
 	}).Handler(mux)
+}
+
+// corsAllowedHeaders are the request headers real clients send: the token
+// and JSON body, W3C trace context (OpenTelemetry's browser
+// instrumentation), Apollo Client's client awareness, and a request id.
+var corsAllowedHeaders = []string{
+	"Authorization", "Content-Type",
+	"traceparent", "tracestate",
+	"apollographql-client-name", "apollographql-client-version",
+	"x-request-id",
 }
 
 // requestDeadline bounds one GraphQL request end to end. Reads give up on

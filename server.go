@@ -25,14 +25,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 
+	"github.com/progressive-profiling/bff/apq"
 	"github.com/progressive-profiling/bff/auth"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/redisconn"
-	"github.com/progressive-profiling/bff/resolvers"
 	"github.com/progressive-profiling/bff/telemetry"
 	"github.com/progressive-profiling/bff/userlock"
 )
@@ -179,6 +180,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		ready:    ready.status,
 		metrics:  registry,
 		devUsers: devPlaygroundUsers(emu),
+		// Shared by every instance, so a hash registered on one runs on all.
+		persistedQueries: apq.New(rdb, apq.Options{}),
 	}), telemetry.HTTPOptions{
 		Log: log, Tracing: tracing, Metrics: registry,
 		UserID: cfg.AccessLogUserID, Operations: cfg.MetricOperations,
@@ -253,7 +256,7 @@ func loadRules(path string) (*profiling.Rules, error) {
 		}
 		name, data = path, b
 	}
-	return profiling.ParseRules(name, data, resolvers.ProfileInputSchema())
+	return profiling.ParseRules(name, data, graphqlapi.ProfileInputSchema())
 }
 
 // newLogger is JSON in production and text in dev mode; every line logged

@@ -10,32 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/progressive-profiling/bff/internal/testkit"
+
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
-// fakeClock stands in for the Store's time.Now, so a test can pass
-// ReauthInterval without waiting for it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// withClock makes s read time from a fake clock; call it before s is used.
-func withClock(s *Store) *fakeClock {
-	c := &fakeClock{now: time.Now()}
+// withClock makes s read time from a test clock, so a test can pass
+// ReauthInterval without waiting for it; call it before s is used.
+func withClock(s *Store) *testkit.Clock {
+	c := testkit.NewClock(time.Now())
 	s.now = c.Now
 	return c
 }
@@ -213,7 +197,7 @@ func TestPersistent401FetchesAtMostOneTokenPerInterval(t *testing.T) {
 		t.Errorf("%d more calls within the interval: %d token fetches, %d GETs, want 0 and %d", calls, d.token, d.get, calls)
 	}
 
-	clock.Advance(defaultReauthInterval)
+	clock.Add(defaultReauthInterval)
 	before = countsOf(emu)
 	_, _, err = s.User(ctx, auth0emu.SeedNewUserID, profiling.Read{})
 	wantRefused(t, emu, err)
@@ -283,7 +267,7 @@ func TestWrongSecretDoesNotHammerTheTokenEndpoint(t *testing.T) {
 			}
 
 			// The pause ends: the next call asks the token endpoint again.
-			clock.Advance(defaultReauthInterval)
+			clock.Add(defaultReauthInterval)
 			_, _, err = s.User(context.Background(), auth0emu.SeedNewUserID, profiling.Read{})
 			wantRefused(t, emu, err)
 			if again := emu.Count(auth0emu.RouteToken) - fetches; again < 1 || again > 2 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/progressive-profiling/bff/internal/testkit"
+
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/profiling"
 )
@@ -14,7 +16,7 @@ import (
 func BenchmarkUserHit(b *testing.B) {
 	e := newProductionEnv(b)
 	want := sampleUser("auth0|bench")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{})
 	mustUser(b, c, want.ID)
 	ctx := context.Background()
@@ -23,12 +25,12 @@ func BenchmarkUserHit(b *testing.B) {
 	// falls through to upstream, as designed; report how often rather than
 	// fail, so a number that is not a pure hit path is visible.
 	reportMisses := func(b *testing.B, before int64) {
-		b.ReportMetric(float64(store.gets.Load()-before)/float64(b.N), "upstream/op")
+		b.ReportMetric(float64(store.Reads()-before)/float64(b.N), "upstream/op")
 	}
 
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
-		before := store.gets.Load()
+		before := store.Reads()
 		for b.Loop() {
 			if _, _, err := c.User(ctx, want.ID, profiling.Read{}); err != nil {
 				b.Fatal(err)
@@ -38,7 +40,7 @@ func BenchmarkUserHit(b *testing.B) {
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
-		before := store.gets.Load()
+		before := store.Reads()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, _, err := c.User(ctx, want.ID, profiling.Read{}); err != nil {
@@ -60,7 +62,7 @@ func BenchmarkUserRedisDown(b *testing.B) {
 		b.Run(fault, func(b *testing.B) {
 			e := newProductionEnv(b)
 			want := sampleUser("auth0|bench-down")
-			store := newFakeStore(want)
+			store := testkit.NewUsers(want)
 			c := e.newCache(store, cache.Config{})
 			ctx := context.Background()
 			if fault == "stopped" {

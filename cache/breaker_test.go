@@ -19,7 +19,7 @@ func TestBreakerSkipsABlackholedRedisThenUsesItAgain(t *testing.T) {
 	e := newProductionEnv(t) // the short production timeouts are under test
 	reg := prometheus.NewRegistry()
 	want := sampleUser("auth0|breaker")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{Metrics: reg})
 	cmds := countCommands(e.rdb)
 	mustUser(t, c, want.ID)
@@ -47,7 +47,7 @@ func TestBreakerSkipsABlackholedRedisThenUsesItAgain(t *testing.T) {
 	}
 	// The instance's own copy answers while Redis cannot: an outage costs
 	// upstream no read for a user read within its TTL.
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("upstream reads = %d, want 1: %d reads with Redis frozen went upstream", n, n-1)
 	}
 	if g := testkit.MetricValue(t, reg, breakerGauge); g == 0 {
@@ -76,9 +76,9 @@ func TestBreakerSkipsABlackholedRedisThenUsesItAgain(t *testing.T) {
 	if u := mustUser(t, other, want.ID); u.UserMetadata["title"] != "CFO" {
 		t.Fatalf("another instance read %v from Redis, want the change", u.UserMetadata)
 	}
-	before := store.gets.Load()
+	before := store.Reads()
 	mustUser(t, c, want.ID)
-	if n := store.gets.Load() - before; n != 0 {
+	if n := store.Reads() - before; n != 0 {
 		t.Fatalf("read after recovery made %d upstream calls, want 0: Redis is used again", n)
 	}
 }
@@ -90,7 +90,7 @@ func TestBreakerIgnoresRedisErrorReplies(t *testing.T) {
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
 	want := sampleUser("auth0|wrongtype")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{Metrics: reg})
 	if err := e.rdb.HSet(context.Background(), c.Key(want.ID), "f", "v").Err(); err != nil {
 		t.Fatal(err)

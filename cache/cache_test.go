@@ -21,17 +21,17 @@ func TestHitCostsNoUpstreamCall(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	want := sampleUser("auth0|hit")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{})
 
 	sameJSON(t, mustUser(t, c, want.ID), want)
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("cold read made %d upstream calls, want 1", n)
 	}
 	for range 10 {
 		sameJSON(t, mustUser(t, c, want.ID), want)
 	}
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("10 warm reads made %d extra upstream calls, want 0", n-1)
 	}
 }
@@ -40,8 +40,8 @@ func TestConcurrentColdReadsMakeOneUpstreamCall(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	want := sampleUser("auth0|stampede")
-	store := newFakeStore(want)
-	entered, release := store.holdReads()
+	store := testkit.NewUsers(want)
+	entered, release := store.HoldReads()
 	c := e.newCache(store, cache.Config{})
 
 	const readers = 200
@@ -60,7 +60,7 @@ func TestConcurrentColdReadsMakeOneUpstreamCall(t *testing.T) {
 	release()
 	wg.Wait()
 
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("%d concurrent cold reads made %d upstream calls, want 1", readers, n)
 	}
 	seen := map[*profiling.User]bool{}
@@ -80,8 +80,8 @@ func TestCallerCancellingDoesNotFailTheOthers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	want := sampleUser("auth0|cancel")
-	store := newFakeStore(want)
-	entered, release := store.holdReads()
+	store := testkit.NewUsers(want)
+	entered, release := store.HoldReads()
 	c := e.newCache(store, cache.Config{})
 
 	// The first caller leads the fill, then gives up.
@@ -120,7 +120,7 @@ func TestCallerCancellingDoesNotFailTheOthers(t *testing.T) {
 		}
 		sameJSON(t, results[i], want)
 	}
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("made %d upstream calls, want 1", n)
 	}
 	if e.cached(t, c.Key(want.ID)) == "" {
@@ -132,8 +132,8 @@ func TestCallerDeadlineWhileWaitingIsUpstreamUnavailable(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	want := sampleUser("auth0|slow")
-	store := newFakeStore(want)
-	entered, release := store.holdReads()
+	store := testkit.NewUsers(want)
+	entered, release := store.HoldReads()
 	defer release()
 	c := e.newCache(store, cache.Config{})
 
@@ -152,7 +152,7 @@ func TestCallerDeadlineWhileWaitingIsUpstreamUnavailable(t *testing.T) {
 func TestUpdateThenReadCostsNoExtraGet(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	store := newFakeStore(sampleUser("auth0|answer"), sampleUser("auth0|never-read"))
+	store := testkit.NewUsers(sampleUser("auth0|answer"), sampleUser("auth0|never-read"))
 	c := e.newCache(store, cache.Config{})
 
 	before := mustUser(t, c, "auth0|answer")
@@ -165,7 +165,7 @@ func TestUpdateThenReadCostsNoExtraGet(t *testing.T) {
 		t.Fatalf("UpdateUser returned metadata %v; want title set and company deleted", updated.UserMetadata)
 	}
 	after := mustUser(t, c, "auth0|answer")
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("read after answer made %d extra upstream GETs, want 0", n-1)
 	}
 	sameJSON(t, after, updated)
@@ -181,7 +181,7 @@ func TestUpdateThenReadCostsNoExtraGet(t *testing.T) {
 	if u := mustUser(t, c, "auth0|never-read"); u.UserMetadata["phone"] != "+441234567890" {
 		t.Fatalf("read after answer = %v, want the answered phone", u.UserMetadata)
 	}
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("reading a just-updated user made %d upstream GETs, want 0", n-1)
 	}
 }
@@ -189,7 +189,7 @@ func TestUpdateThenReadCostsNoExtraGet(t *testing.T) {
 func TestTTLIsJitteredWithinBounds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	store := newFakeStore()
+	store := testkit.NewUsers()
 	const ttl, jitter, maxStale = time.Hour, 0.2, 30 * time.Minute
 	c := e.newCache(store, cache.Config{TTL: ttl, Jitter: jitter, MaxStale: maxStale})
 
@@ -198,7 +198,7 @@ func TestTTLIsJitteredWithinBounds(t *testing.T) {
 	ttls := make([]time.Duration, users)
 	for i := range users {
 		id := fmt.Sprintf("auth0|ttl-%d", i)
-		store.setUser(sampleUser(id))
+		store.Set(sampleUser(id))
 		mustUser(t, c, id)
 		d, err := e.rdb.PTTL(context.Background(), c.Key(id)).Result()
 		if err != nil {
@@ -255,14 +255,14 @@ func TestUndecodableEntryIsAMissAndRepaired(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			want := sampleUser("auth0|bad")
-			store := newFakeStore(want)
+			store := testkit.NewUsers(want)
 			c := e.newCache(store, cache.Config{})
 			if err := e.rdb.Set(context.Background(), c.Key(want.ID), raw, time.Hour).Err(); err != nil {
 				t.Fatal(err)
 			}
 
 			sameJSON(t, mustUser(t, c, want.ID), want)
-			if n := store.gets.Load(); n != 1 {
+			if n := store.Reads(); n != 1 {
 				t.Fatalf("undecodable entry: %d upstream calls, want 1 (a miss)", n)
 			}
 			var repaired struct{ User profiling.User }
@@ -270,7 +270,7 @@ func TestUndecodableEntryIsAMissAndRepaired(t *testing.T) {
 				t.Fatalf("entry not repaired: %q (%v)", e.cached(t, c.Key(want.ID)), err)
 			}
 			mustUser(t, c, want.ID)
-			if n := store.gets.Load(); n != 1 {
+			if n := store.Reads(); n != 1 {
 				t.Fatalf("read after repair made %d upstream calls, want 0", n-1)
 			}
 			if !contains(e.logs.String(), "undecodable entry") {
@@ -284,7 +284,7 @@ func TestKeyPrefixCarriesTheFormatVersion(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	want := sampleUser("auth0|prefix")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 
 	v1 := e.newCache(store, cache.Config{})
 	if got := v1.Key(want.ID); got != "pp:v3:user:auth0|prefix" {
@@ -315,7 +315,7 @@ func TestKeyPrefixCarriesTheFormatVersion(t *testing.T) {
 	// A cache of a newer format never reads the old format's entries.
 	v2 := e.newCache(store, cache.Config{KeyPrefix: "pp:v4:user:"})
 	mustUser(t, v2, want.ID)
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("v2 cache made %d upstream calls in all, want 2 (it must not read v1's entry)", n)
 	}
 	if e.cached(t, "pp:v4:user:auth0|prefix") == "" {
@@ -328,7 +328,7 @@ func TestReturnedUsersAreIndependentCopies(t *testing.T) {
 	e := newEnv(t)
 	want := sampleUser("auth0|copies")
 	pristine, _ := json.Marshal(want)
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{})
 
 	scribble := func(u *profiling.User) {
@@ -377,7 +377,7 @@ func TestReturnedUsersAreIndependentCopies(t *testing.T) {
 func TestUpstreamErrorsPassThroughWrapped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	store := newFakeStore()
+	store := testkit.NewUsers()
 	c := e.newCache(store, cache.Config{FillTimeout: 100 * time.Millisecond})
 
 	_, _, err := c.User(context.Background(), "auth0|nobody", profiling.Read{})
@@ -394,16 +394,16 @@ func TestUpstreamErrorsPassThroughWrapped(t *testing.T) {
 		t.Fatalf("empty id: %v, want ErrUserNotFound", err)
 	}
 
-	store.setUser(sampleUser("auth0|down"))
-	store.failReads(fmt.Errorf("fake store: 429: %w", profiling.ErrUpstreamUnavailable))
+	store.Set(sampleUser("auth0|down"))
+	store.FailReads(fmt.Errorf("fake store: 429: %w", profiling.ErrUpstreamUnavailable))
 	if _, _, err := c.User(context.Background(), "auth0|down", profiling.Read{}); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 		t.Fatalf("upstream outage: %v, want ErrUpstreamUnavailable", err)
 	}
 
 	// An upstream that never answers is cut off by FillTimeout, and that
 	// counts as unavailable even if the store reports a bare context error.
-	store.failReads(nil)
-	_, release := store.holdReads()
+	store.FailReads(nil)
+	_, release := store.HoldReads()
 	defer release()
 	_, _, err = c.User(context.Background(), "auth0|down", profiling.Read{})
 	if !errors.Is(err, profiling.ErrUpstreamUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
@@ -414,8 +414,8 @@ func TestUpstreamErrorsPassThroughWrapped(t *testing.T) {
 func TestUpstreamPanicIsAnErrorNotACrash(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	store := newFakeStore(sampleUser("auth0|panic"))
-	store.panics = true
+	store := testkit.NewUsers(sampleUser("auth0|panic"))
+	store.Panic(true)
 	c := e.newCache(store, cache.Config{})
 
 	if _, _, err := c.User(context.Background(), "auth0|panic", profiling.Read{}); err == nil {
@@ -429,8 +429,8 @@ func TestUpstreamPanicIsAnErrorNotACrash(t *testing.T) {
 func TestUpstreamReturningAnotherUserIsRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	store := newFakeStore()
-	store.users["auth0|asked"] = sampleUser("auth0|someone-else")
+	store := testkit.NewUsers()
+	store.SetAs("auth0|asked", sampleUser("auth0|someone-else"))
 	c := e.newCache(store, cache.Config{})
 
 	if u, _, err := c.User(context.Background(), "auth0|asked", profiling.Read{}); err == nil {
@@ -444,7 +444,7 @@ func TestUpstreamReturningAnotherUserIsRefused(t *testing.T) {
 func TestNewRejectsImpossibleConfigByName(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	store := newFakeStore()
+	store := testkit.NewUsers()
 	cases := []struct {
 		name string
 		cfg  cache.Config
@@ -475,7 +475,7 @@ func TestCopyOlderThanTheCallersTokenIsRefetchedOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	u := sampleUser("auth0|fresh")
-	store := newFakeStore(u)
+	store := testkit.NewUsers(u)
 	c := e.newCache(store, cache.Config{})
 	mustUser(t, c, u.ID) // cached, fetched now; last login long ago
 
@@ -483,7 +483,7 @@ func TestCopyOlderThanTheCallersTokenIsRefetchedOnce(t *testing.T) {
 	login := time.Now()
 	relogged := sampleUser(u.ID)
 	relogged.LoginsCount, relogged.LastLogin = 4, login
-	store.setUser(relogged)
+	store.Set(relogged)
 
 	time.Sleep(2 * time.Millisecond) // stores keep milliseconds
 	read := profiling.ReadForToken(profiling.Token{IssuedAt: login, FirstSeen: time.Now(), Unique: true}, time.Now())
@@ -496,12 +496,12 @@ func TestCopyOlderThanTheCallersTokenIsRefetchedOnce(t *testing.T) {
 			t.Fatalf("logins_count %d from a copy older than the token, want 4", got.LoginsCount)
 		}
 	}
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("%d upstream reads, want 2 (the fill, then one refetch for the newer token)", n)
 	}
 	// Callers without a token time are served the cached copy as before.
 	mustUser(t, c, u.ID)
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("plain read after refetch made an upstream call")
 	}
 }

@@ -16,7 +16,7 @@ func TestRedisStoppedReadsFallThroughThenCacheIsUsedAgain(t *testing.T) {
 	// can keep the generous ones that make its call counts exact.
 	e := newEnv(t)
 	want := sampleUser("auth0|redis-down")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{})
 	mustUser(t, c, want.ID)
 
@@ -24,7 +24,7 @@ func TestRedisStoppedReadsFallThroughThenCacheIsUsedAgain(t *testing.T) {
 	for i := range 5 {
 		// This instance's own copy answers while Redis cannot.
 		sameJSON(t, mustUser(t, c, want.ID), want)
-		if n := store.gets.Load(); n != 1 {
+		if n := store.Reads(); n != 1 {
 			t.Fatalf("read %d with Redis down: %d upstream calls in all, want 1 (the first fill)", i, n)
 		}
 	}
@@ -52,13 +52,13 @@ func TestRedisStoppedReadsFallThroughThenCacheIsUsedAgain(t *testing.T) {
 		n, err := e.rdb.Exists(context.Background(), c.Key(want.ID)).Result()
 		return err == nil && n == 1
 	})
-	before := store.gets.Load()
+	before := store.Reads()
 	for range 5 {
 		if u := mustUser(t, c, want.ID); u.UserMetadata["title"] != "CFO" {
 			t.Fatalf("read after Restart = %v, want the updated user", u.UserMetadata)
 		}
 	}
-	if n := store.gets.Load() - before; n != 0 {
+	if n := store.Reads() - before; n != 0 {
 		t.Fatalf("reads after Redis came back made %d upstream calls, want 0", n)
 	}
 }
@@ -67,7 +67,7 @@ func TestRedisPausedReadsAreStillAnswered(t *testing.T) {
 	t.Parallel()
 	e := newProductionEnv(t)
 	want := sampleUser("auth0|redis-blackholed")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{})
 	mustUser(t, c, want.ID)
 
@@ -87,15 +87,15 @@ func TestRedisPausedReadsAreStillAnswered(t *testing.T) {
 		t.Fatalf("User with Redis frozen: %v", err)
 	}
 	sameJSON(t, u, want)
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("read with Redis frozen made %d upstream calls in all, want 1 (the first fill)", n)
 	}
 
 	e.redis.Resume()
 	resumed = true
 	testkit.Eventually(t, "reads to be hits again after Resume", func() bool {
-		before := store.gets.Load()
+		before := store.Reads()
 		mustUser(t, c, want.ID)
-		return store.gets.Load() == before
+		return store.Reads() == before
 	})
 }

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
-	"maps"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,139 +17,6 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/redisconn"
 )
-
-// fakeStore is an in-memory profiling.UserStore that counts its calls. Like
-// a naive store it hands out the very *User it holds, so any sharing the
-// cache failed to prevent would show up as one caller's change reaching
-// another. Updates replace the stored user instead of mutating it.
-type fakeStore struct {
-	gets    atomic.Int64
-	updates atomic.Int64
-
-	mu    sync.Mutex
-	users map[string]*profiling.User
-	// gate, when set, holds every User call until it is closed or the
-	// call's context ends; entered receives one value per call that
-	// reached the gate.
-	gate    chan struct{}
-	entered chan context.Context
-	getErr  error
-	putErr  error
-	panics  bool
-}
-
-func newFakeStore(users ...*profiling.User) *fakeStore {
-	f := &fakeStore{users: map[string]*profiling.User{}}
-	for _, u := range users {
-		f.users[u.ID] = u
-	}
-	return f
-}
-
-// holdReads makes User calls wait until the returned release is called.
-func (f *fakeStore) holdReads() (entered <-chan context.Context, release func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.gate = make(chan struct{})
-	f.entered = make(chan context.Context, 1000)
-	gate := f.gate
-	var once sync.Once
-	return f.entered, func() { once.Do(func() { close(gate) }) }
-}
-
-func (f *fakeStore) User(ctx context.Context, id string, _ profiling.Read) (*profiling.User, profiling.ReadInfo, error) {
-	u, err := f.user(ctx, id)
-	return u, profiling.ReadInfo{}, err
-}
-
-func (f *fakeStore) user(ctx context.Context, id string) (*profiling.User, error) {
-	f.gets.Add(1)
-	f.mu.Lock()
-	gate, entered, getErr, panics := f.gate, f.entered, f.getErr, f.panics
-	f.mu.Unlock()
-	if panics {
-		panic("fake store: malformed upstream user")
-	}
-	// The read sees upstream as it is when the call arrives; the gate holds
-	// its answer on the way back, as a slow network would.
-	f.mu.Lock()
-	u, ok := f.users[id]
-	f.mu.Unlock()
-	if gate != nil {
-		entered <- ctx
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	if getErr != nil {
-		return nil, getErr
-	}
-	if !ok {
-		return nil, fmt.Errorf("fake store: user %q: %w", id, profiling.ErrUserNotFound)
-	}
-	return u, nil
-}
-
-func (f *fakeStore) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*profiling.User, error) {
-	f.updates.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.putErr != nil {
-		return nil, f.putErr
-	}
-	old, ok := f.users[id]
-	if !ok {
-		return nil, fmt.Errorf("fake store: user %q: %w", id, profiling.ErrUserNotFound)
-	}
-	u := *old
-	u.UserMetadata = applyPatch(old.UserMetadata, p.UserMetadata)
-	u.AppMetadata = applyPatch(old.AppMetadata, p.AppMetadata)
-	u.UpdatedAt = old.UpdatedAt.Add(time.Second)
-	f.users[id] = &u
-	return &u, nil
-}
-
-func (f *fakeStore) setUser(u *profiling.User) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.users[u.ID] = u
-}
-
-func (f *fakeStore) failUpdates(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.putErr = err
-}
-
-func (f *fakeStore) deleteUser(id string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.users, id)
-}
-
-func (f *fakeStore) failReads(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.getErr = err
-}
-
-// applyPatch merges at the top level and deletes nil values, as Auth0 does.
-func applyPatch(old, patch map[string]any) map[string]any {
-	out := maps.Clone(old)
-	if out == nil {
-		out = map[string]any{}
-	}
-	for k, v := range patch {
-		if v == nil {
-			delete(out, k)
-		} else {
-			out[k] = v
-		}
-	}
-	return out
-}
 
 // sampleUser is a user with every kind of field the cache must carry:
 // nested metadata maps, identities with profile data, timestamps.

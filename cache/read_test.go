@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/progressive-profiling/bff/internal/testkit"
+
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/profiling"
 )
@@ -17,10 +19,10 @@ func TestExclusiveReadNeverJoinsAFillInFlight(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	old := sampleUser("auth0|exclusive")
-	store := newFakeStore(old)
+	store := testkit.NewUsers(old)
 	c := e.newCache(store, cache.Config{})
 
-	entered, release := store.holdReads()
+	entered, release := store.HoldReads()
 	readerDone := make(chan *profiling.User, 1)
 	go func() {
 		u, _, _ := c.User(context.Background(), old.ID, profiling.Read{})
@@ -32,7 +34,7 @@ func TestExclusiveReadNeverJoinsAFillInFlight(t *testing.T) {
 	written := sampleUser(old.ID)
 	written.AppMetadata = map[string]any{profiling.BookkeepingKey: map[string]any{"collected": map[string]any{"company": "x"}}}
 	written.UpdatedAt = old.UpdatedAt.Add(time.Second)
-	store.setUser(written)
+	store.Set(written)
 
 	exclusiveDone := make(chan *profiling.User, 1)
 	go func() {
@@ -52,7 +54,7 @@ func TestExclusiveReadNeverJoinsAFillInFlight(t *testing.T) {
 		t.Fatalf("exclusive read returned %+v, want the copy with the other instance's write", u)
 	}
 	<-readerDone
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("upstream reads = %d, want 2", n)
 	}
 }
@@ -64,10 +66,10 @@ func TestAReaderNeverTakesAFillOlderThanItsToken(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	u := sampleUser("auth0|newer-token")
-	store := newFakeStore(u)
+	store := testkit.NewUsers(u)
 	c := e.newCache(store, cache.Config{})
 
-	entered, release := store.holdReads()
+	entered, release := store.HoldReads()
 	go c.User(context.Background(), u.ID, profiling.Read{})
 	<-entered // a fill from before the token
 
@@ -75,7 +77,7 @@ func TestAReaderNeverTakesAFillOlderThanItsToken(t *testing.T) {
 	read := profiling.ReadForToken(profiling.Token{IssuedAt: time.Now(), FirstSeen: time.Now(), Unique: true}, time.Now())
 	relogged := sampleUser(u.ID)
 	relogged.LoginsCount = u.LoginsCount + 1
-	store.setUser(relogged)
+	store.Set(relogged)
 
 	done := make(chan *profiling.User, 1)
 	go func() {
@@ -98,7 +100,7 @@ func TestAReaderNeverTakesAFillOlderThanItsToken(t *testing.T) {
 			t.Fatalf("later read with the same token: %+v, %v", again, err)
 		}
 	}
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("upstream reads = %d, want 2 (the old fill, then one for the token)", n)
 	}
 }
@@ -110,7 +112,7 @@ func TestACallerThatLeftCostsNoUpstreamRead(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	u := sampleUser("auth0|gone")
-	store := newFakeStore(u)
+	store := testkit.NewUsers(u)
 	c := e.newCache(store, cache.Config{})
 	mustUser(t, c, u.ID)
 
@@ -121,7 +123,7 @@ func TestACallerThatLeftCostsNoUpstreamRead(t *testing.T) {
 			t.Fatalf("read by a caller that left: %v, want context.Canceled", err)
 		}
 	}
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("20 reads by callers that left made %d upstream reads, want 0", n-1)
 	}
 }

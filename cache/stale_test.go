@@ -25,12 +25,12 @@ func TestUpstreamDownServesStaleCopyFlaggedAndCounted(t *testing.T) {
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
 	want := sampleUser("auth0|stale")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	const ttl = 50 * time.Millisecond
 	c := e.newCache(store, cache.Config{TTL: ttl, MaxStale: time.Hour, Metrics: reg})
 	mustUser(t, c, want.ID)
 	pastFreshness(ttl)
-	store.failReads(errOutage)
+	store.FailReads(errOutage)
 
 	// A caller that cannot flag it (the write path): not served.
 	if _, _, err := c.User(context.Background(), want.ID, profiling.Read{}); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
@@ -49,7 +49,7 @@ func TestUpstreamDownServesStaleCopyFlaggedAndCounted(t *testing.T) {
 	}
 
 	// Upstream back: a fresh read, not flagged.
-	store.failReads(nil)
+	store.FailReads(nil)
 	u, info = mustRead(t, c, want.ID, allowStale)
 	sameJSON(t, u, want)
 	if info.Stale {
@@ -61,12 +61,12 @@ func TestUpstreamHangServesStaleAfterUpstreamWaitAndFailsUncachedUsers(t *testin
 	t.Parallel()
 	e := newEnv(t)
 	cached, uncached := sampleUser("auth0|hang-cached"), sampleUser("auth0|hang-uncached")
-	store := newFakeStore(cached, uncached)
+	store := testkit.NewUsers(cached, uncached)
 	const ttl = 50 * time.Millisecond
 	c := e.newCache(store, cache.Config{TTL: ttl, UpstreamWait: 100 * time.Millisecond, FillTimeout: time.Minute})
 	mustUser(t, c, cached.ID)
 	pastFreshness(ttl)
-	_, release := store.holdReads()
+	_, release := store.HoldReads()
 	defer release()
 
 	u, info := mustRead(t, c, cached.ID, allowStale)
@@ -94,10 +94,10 @@ func TestCopyOlderThanTheTokenIsServedStaleWhenUpstreamIsDown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	want := sampleUser("auth0|token-stale")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{})
 	mustUser(t, c, want.ID)
-	store.failReads(errOutage)
+	store.FailReads(errOutage)
 
 	time.Sleep(2 * time.Millisecond) // stores keep milliseconds
 	newer := profiling.ReadForToken(profiling.Token{IssuedAt: time.Now(), FirstSeen: time.Now(), Unique: true}, time.Now())
@@ -106,7 +106,7 @@ func TestCopyOlderThanTheTokenIsServedStaleWhenUpstreamIsDown(t *testing.T) {
 	if !info.Stale {
 		t.Fatal("a copy older than the token, served with upstream down, was not flagged")
 	}
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("upstream reads = %d, want 2 (the fill, then the refetch that failed)", n)
 	}
 }
@@ -119,11 +119,11 @@ func TestStaleCopiesHaveAHardLimit(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			want := sampleUser("auth0|too-stale")
-			store := newFakeStore(want)
+			store := testkit.NewUsers(want)
 			c := e.newCache(store, cache.Config{TTL: ttl, MaxStale: maxStale})
 			mustUser(t, c, want.ID)
 			pastFreshness(ttl + max(maxStale, 0))
-			store.failReads(errOutage)
+			store.FailReads(errOutage)
 			if _, _, err := c.User(context.Background(), want.ID, allowStale); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 				t.Fatalf("read with only a copy beyond the limit: %v, want ErrUpstreamUnavailable", err)
 			}
@@ -136,12 +136,12 @@ func TestDeletedUserIsNotServedStale(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	want := sampleUser("auth0|deleted")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	const ttl = 50 * time.Millisecond
 	c := e.newCache(store, cache.Config{TTL: ttl})
 	mustUser(t, c, want.ID)
 	pastFreshness(ttl)
-	store.deleteUser(want.ID)
+	store.Delete(want.ID)
 	if _, _, err := c.User(context.Background(), want.ID, allowStale); !errors.Is(err, profiling.ErrUserNotFound) {
 		t.Fatalf("read of a deleted user: %v, want ErrUserNotFound", err)
 	}
@@ -150,7 +150,7 @@ func TestDeletedUserIsNotServedStale(t *testing.T) {
 func TestMissingUsersAreRememberedBrieflyAndClearedOnWrite(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	store := newFakeStore()
+	store := testkit.NewUsers()
 	id := "auth0|not-yet"
 	c := e.newCache(store, cache.Config{NegativeTTL: time.Hour})
 
@@ -159,26 +159,26 @@ func TestMissingUsersAreRememberedBrieflyAndClearedOnWrite(t *testing.T) {
 			t.Fatalf("missing user: %v, want ErrUserNotFound", err)
 		}
 	}
-	if n := store.gets.Load(); n != 1 {
+	if n := store.Reads(); n != 1 {
 		t.Fatalf("3 reads of a missing user made %d upstream calls, want 1", n)
 	}
 	// A token issued after the user was found missing means it exists now.
 	time.Sleep(2 * time.Millisecond) // stores keep milliseconds
 	fresher := profiling.ReadForToken(profiling.Token{IssuedAt: time.Now(), FirstSeen: time.Now(), Unique: true}, time.Now())
 	c.User(context.Background(), id, fresher)
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("a token newer than the negative entry made %d upstream calls in all, want 2", n)
 	}
 
 	// The user appears and is written: the write replaces the negative entry.
-	store.setUser(sampleUser(id))
+	store.Set(sampleUser(id))
 	if _, err := c.UpdateUser(context.Background(), id, profiling.Patch{UserMetadata: map[string]any{"title": "CTO"}}); err != nil {
 		t.Fatal(err)
 	}
 	if u := mustUser(t, c, id); u.UserMetadata["title"] != "CTO" {
 		t.Fatalf("read after the write = %v", u.UserMetadata)
 	}
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("read after the write made an upstream call: the negative entry was not replaced")
 	}
 }
@@ -186,17 +186,17 @@ func TestMissingUsersAreRememberedBrieflyAndClearedOnWrite(t *testing.T) {
 func TestMissingUsersAreForgottenAfterNegativeTTL(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	store := newFakeStore()
+	store := testkit.NewUsers()
 	const negativeTTL = 50 * time.Millisecond
 	c := e.newCache(store, cache.Config{NegativeTTL: negativeTTL})
 	id := "auth0|later"
 	c.User(context.Background(), id, profiling.Read{})
 	pastFreshness(negativeTTL)
-	store.setUser(sampleUser(id))
+	store.Set(sampleUser(id))
 	if u := mustUser(t, c, id); u.ID != id {
 		t.Fatalf("read after NegativeTTL = %q", u.ID)
 	}
-	if n := store.gets.Load(); n != 2 {
+	if n := store.Reads(); n != 2 {
 		t.Fatalf("upstream reads = %d, want 2", n)
 	}
 }
@@ -212,12 +212,12 @@ func TestFailedUpdateDropsTheEntryUnlessNothingChanged(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	want := sampleUser("auth0|failed-write")
-	store := newFakeStore(want)
+	store := testkit.NewUsers(want)
 	c := e.newCache(store, cache.Config{})
 	mustUser(t, c, want.ID)
 	patch := profiling.Patch{UserMetadata: map[string]any{"title": "CTO"}}
 
-	store.failUpdates(notApplied{fmt.Errorf("fake store: 429: %w", profiling.ErrUpstreamUnavailable)})
+	store.FailUpdates(notApplied{fmt.Errorf("fake store: 429: %w", profiling.ErrUpstreamUnavailable)})
 	if _, err := c.UpdateUser(context.Background(), want.ID, patch); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 		t.Fatalf("UpdateUser: %v", err)
 	}
@@ -225,7 +225,7 @@ func TestFailedUpdateDropsTheEntryUnlessNothingChanged(t *testing.T) {
 		t.Fatal("an update that certainly changed nothing dropped the entry")
 	}
 
-	store.failUpdates(fmt.Errorf("fake store: no answer in time: %w", profiling.ErrUpstreamUnavailable))
+	store.FailUpdates(fmt.Errorf("fake store: no answer in time: %w", profiling.ErrUpstreamUnavailable))
 	if _, err := c.UpdateUser(context.Background(), want.ID, patch); !errors.Is(err, profiling.ErrUpstreamUnavailable) {
 		t.Fatalf("UpdateUser: %v", err)
 	}

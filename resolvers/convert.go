@@ -11,6 +11,10 @@ import (
 // Conversions from the domain's types to the API's. Each is mechanical: no
 // decision about the profile is made here.
 
+// ContextInputField is UpdateProfileInput's one field that is not an
+// answer: the interaction context.
+const ContextInputField = "context"
+
 // splitContext separates UpdateProfileInput's interaction context from the
 // answers. gqlgen hands over each present field as a pointer (nil for an
 // explicit null); absent fields are simply not in the map, and stay absent.
@@ -19,7 +23,7 @@ func splitContext(input map[string]any) (string, map[string]any) {
 	var interaction string
 	for k, v := range input {
 		v = derefAny(v)
-		if k == contextInputField {
+		if k == ContextInputField {
 			interaction, _ = v.(string)
 			continue
 		}

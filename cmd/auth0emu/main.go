@@ -17,7 +17,10 @@
 // the emulator and the service agree. -key-file keeps the signing key in a PEM
 // file so issued tokens stay valid across restarts; -public-url sets the
 // issuer when apps reach the emulator on another address (a phone on the
-// LAN). See package auth0emu for the endpoints and the /emulator admin
+// LAN). -web-origins, -callback-urls and -logout-urls are the application's
+// allow-lists for Universal Login (/authorize, /v2/logout) and CORS; by
+// default they admit the React dev servers on ports 5173 and 3000. See
+// package auth0emu for the endpoints and the /emulator admin
 // routes (key rotation, faults, users, tokens).
 package main
 
@@ -76,6 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	seed := flags.Bool("seed", true, "create the dev-mode seed users")
 	keyFile := flags.String("key-file", "", "PEM file of the signing key, created on first use, so tokens stay valid across restarts (default: a new key each start)")
 	quiet := flags.Bool("quiet", false, "do not log each request")
+	webOrigins := flags.String("web-origins", strings.Join(auth0emu.DevWebOrigins, ","),
+		"comma-separated origins browser apps call /oauth/token and /userinfo from and get silent-authentication answers on")
+	callbackURLs := flags.String("callback-urls", "", "comma-separated redirect_uri values /authorize accepts, compared exactly (default: each web origin, with and without a trailing /)")
+	logoutURLs := flags.String("logout-urls", "", "comma-separated returnTo values /v2/logout accepts (default: as -callback-urls)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -111,6 +118,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg := auth0emu.Config{
 		Audience: *audience, ClientID: *clientID, ClientSecret: *clientSecret,
 		TokenTTL: *ttl, RateLimit: limit, RateBurst: *burst, RatePreset: preset, PublicURL: *publicURL,
+		WebOrigins: splitList(*webOrigins),
+	}
+	cfg.CallbackURLs = auth0emu.RootURLs(cfg.WebOrigins)
+	if *callbackURLs != "" {
+		cfg.CallbackURLs = splitList(*callbackURLs)
+	}
+	cfg.LogoutURLs = cfg.CallbackURLs
+	if *logoutURLs != "" {
+		cfg.LogoutURLs = splitList(*logoutURLs)
 	}
 	if *keyFile != "" {
 		key, err := loadOrCreateKey(*keyFile)
@@ -155,6 +171,7 @@ func printUsage(w io.Writer, emu *auth0emu.Server, seeded bool) {
 		limit = "no rate limit"
 	}
 	fmt.Fprintf(w, "  Management API:      %s/api/v2/ (%s)\n", emu.URL(), limit)
+	fmt.Fprintf(w, "  Universal Login:     %s/authorize (web origins %s)\n", emu.URL(), strings.Join(c.WebOrigins, ", "))
 	if seeded {
 		fmt.Fprintf(w, "\nSeeded users (password %q for all):\n", auth0emu.SeedPassword)
 		for _, u := range auth0emu.SeedUsers() {
@@ -164,6 +181,18 @@ func printUsage(w io.Writer, emu *auth0emu.Server, seeded bool) {
 	}
 	fmt.Fprintf(w, "\nAdmin routes (HTTP Basic with the client id and secret), e.g. rotate the signing key:\n")
 	fmt.Fprintf(w, "  curl -s -u '%s:%s' -X POST %s/emulator/keys/rotate\n", c.ClientID, c.ClientSecret, emu.URL())
+}
+
+// splitList reads a comma-separated flag; an empty one is an empty list,
+// not the defaults.
+func splitList(v string) []string {
+	out := []string{}
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // presetHelp lists the rate presets for -help and errors.

@@ -240,3 +240,26 @@ func TestRunRatePreset(t *testing.T) {
 		}
 	}
 }
+
+// The allow-list flags reach Universal Login: a listed callback gets the
+// login page, the dev default (no longer listed) an error page.
+func TestUniversalLoginAllowListFlags(t *testing.T) {
+	base := startEmulator(t, "-addr", "127.0.0.1:0", "-quiet", "-web-origins", "http://app.test:8000",
+		"-callback-urls", "http://app.test:8000/callback")
+	status := func(redirectURI string) int {
+		resp, err := http.Get(base + "/authorize?" + url.Values{
+			"client_id": {"dev-client"}, "response_type": {"code"}, "redirect_uri": {redirectURI},
+		}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status("http://app.test:8000/callback"); got != http.StatusOK {
+		t.Errorf("listed callback: %d, want the login page", got)
+	}
+	if got := status("http://localhost:5173/"); got != http.StatusBadRequest {
+		t.Errorf("unlisted dev callback: %d, want the error page", got)
+	}
+}

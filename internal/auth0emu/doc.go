@@ -6,7 +6,12 @@
 //
 // # Endpoints
 //
-//	POST /oauth/token                      client_credentials, password, http://auth0.com/oauth/grant-type/password-realm
+//	GET  /authorize                        Universal Login: authorization code flow with PKCE (see below)
+//	GET  /u/login, /u/signup               the hosted page's two screens (?state=<login transaction>)
+//	POST /u/login, /u/signup               the hosted page's forms: email and password
+//	GET  /v2/logout                        end the login session; returnTo an allowed logout URL
+//	POST /oauth/token                      authorization_code, refresh_token, client_credentials, password,
+//	                                       http://auth0.com/oauth/grant-type/password-realm
 //	GET  /.well-known/jwks.json            every served signing key (kid, use=sig, alg=RS256, n, e, x5c, x5t)
 //	GET  /.well-known/openid-configuration issuer, jwks_uri, token_endpoint, userinfo_endpoint, ...
 //	GET  /userinfo                         OIDC profile of the user a user access token names
@@ -49,6 +54,67 @@
 // "error_description":"Unauthorized"}; a blocked user 401 {"error":
 // "unauthorized","error_description":"user is blocked"}; any other grant 400
 // unsupported_grant_type.
+//
+// # Universal Login
+//
+// So Auth0's own SDKs (@auth0/auth0-react, auth0-spa-js, the native ones)
+// work unchanged, GET /authorize serves the authorization code flow:
+// client_id must be Config.ClientID and redirect_uri must equal one of
+// Config.CallbackURLs character for character (for response_mode=web_message
+// one of Config.WebOrigins also does); otherwise an Auth0-like error page
+// answers and nothing redirects. Every later refusal is sent to that
+// redirect_uri as error and error_description with the state: response_type
+// other than code (unsupported_response_type), code_challenge_method other
+// than S256 (plain, or absent with a code_challenge, is invalid_request), an
+// audience other than Config.Audience (access_denied; absent means the
+// default audience), a response_mode other than query (the default) and
+// web_message, and prompt=none without a session (login_required).
+//
+// Without a session the hosted page asks for email and password
+// (screen_hint=signup opens the sign-up screen; login_hint fills the
+// email). It is plain HTML forms, works without JavaScript, refuses to be
+// framed, and its transaction is bound to the browser by a cookie, so a
+// form posted from elsewhere is refused. A sign-up creates a database user
+// (DatabaseConnection). A successful login or sign-up opens a session (an
+// HttpOnly "auth0" cookie, SameSite=Lax over http, SameSite=None; Secure
+// over https; 7 days) and counts a login (logins_count, last_login). With a
+// session, prompt=none (silent authentication, what auth0-spa-js does from
+// a hidden iframe on reload) and a request without prompt (single sign-on)
+// answer at once and count no login; prompt=login shows the page again.
+//
+// The answer goes to redirect_uri?code=...&state=... (response_mode=query)
+// or, for web_message, to a page posting
+// {type: "authorization_response", response: {code, state}} (or {error,
+// error_description, state}) to redirect_uri's origin only, which alone may
+// frame it. The state comes back exactly as sent.
+//
+// A code lives one minute, is spent by its first exchange (right or wrong),
+// and is bound to the client, the redirect_uri (which the exchange must
+// repeat) and the code_challenge: the exchange's code_verifier must hash to
+// it (403 invalid_grant "Failed to verify code verifier" otherwise). A code
+// obtained without PKCE needs the client secret. The response has an
+// access token for the requested audience (no gty claim, as Auth0's), an
+// ID token when the scope has openid (RS256; iss UserIssuer(), aud the
+// client id, sub, nonce from /authorize, auth_time of the interactive
+// login, the profile and email claims the scope allows) and, with
+// offline_access, a refresh token.
+//
+// grant_type=refresh_token rotates: each refresh token is good for one
+// exchange, which returns a new one; presenting a spent one is taken as a
+// leak and revokes its whole family (every token rotated from the same
+// login), as Auth0's reuse detection does (403 invalid_grant "Unknown or
+// invalid refresh token."). Refresh tokens live 30 days from the login.
+// Neither grant counts a login.
+//
+// GET /v2/logout?client_id=...&returnTo=... refuses a returnTo that is not
+// one of Config.LogoutURLs exactly (before ending anything), otherwise ends
+// the session, clears the cookie and redirects there.
+//
+// CORS: /oauth/token, /userinfo and every other route answer browser
+// requests (and preflights) only from Config.WebOrigins. The allow-lists
+// default to the dev tenant's application: DevWebOrigins (the React dev
+// servers on ports 5173 and 3000) and, as callback and logout URLs, each of
+// them with and without a trailing slash (RootURLs).
 //
 // # Users
 //
@@ -122,7 +188,9 @@
 // # Known differences from Auth0
 //
 // One client, one API and one management audience; no password policy, no
-// user search or listing, no refresh tokens, no /authorize (no browser
-// login); request bodies are capped at 1 MiB (413). Passwords are kept as
+// user search or listing; Universal Login has no consent screen, MFA,
+// organizations, social buttons, implicit or hybrid flows,
+// response_mode=fragment or form_post, or /oauth/revoke; request bodies are
+// capped at 1 MiB (413). Passwords are kept as
 // salted SHA-256 in memory: this is never a real password store.
 package auth0emu

@@ -18,11 +18,20 @@ const (
 	RouteGetUser    Route = "GET /api/v2/users/{id}"
 	RoutePatchUser  Route = "PATCH /api/v2/users/{id}"
 	RouteCreateUser Route = "POST /api/v2/users"
+	RouteAuthorize  Route = "GET /authorize"
+	RouteLoginPage  Route = "GET /u/login"
+	RouteSignupPage Route = "GET /u/signup"
+	RouteLogin      Route = "POST /u/login"
+	RouteSignup     Route = "POST /u/signup"
+	RouteLogout     Route = "GET /v2/logout"
 )
 
 // Routes lists every Route, for admin and reporting code.
 func Routes() []Route {
-	return []Route{RouteToken, RouteJWKS, RouteOpenIDConf, RouteUserinfo, RouteGetUser, RoutePatchUser, RouteCreateUser}
+	return []Route{
+		RouteToken, RouteJWKS, RouteOpenIDConf, RouteUserinfo, RouteGetUser, RoutePatchUser, RouteCreateUser,
+		RouteAuthorize, RouteLoginPage, RouteSignupPage, RouteLogin, RouteSignup, RouteLogout,
+	}
 }
 
 // Fault is a misbehaviour injected into one route. Fields combine; the order

@@ -46,7 +46,7 @@ type routeHandler func(req request) response
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	allowCORS(w, r)
+	s.allowCORS(w, r)
 	if r.Method == http.MethodOptions && r.Header.Get("Origin") != "" {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -67,6 +67,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handle(w, r, RouteOpenIDConf, "", s.openIDConfiguration)
 	case path == "/userinfo" && r.Method == http.MethodGet:
 		s.handle(w, r, RouteUserinfo, "", s.userinfo)
+	case path == "/authorize" && r.Method == http.MethodGet:
+		s.handle(w, r, RouteAuthorize, "", s.authorizeEndpoint)
+	case path == "/u/login" && r.Method == http.MethodGet:
+		s.handle(w, r, RouteLoginPage, "", s.loginScreen("login"))
+	case path == "/u/signup" && r.Method == http.MethodGet:
+		s.handle(w, r, RouteSignupPage, "", s.loginScreen("signup"))
+	case path == "/u/login" && r.Method == http.MethodPost:
+		s.handle(w, r, RouteLogin, "", s.submitLogin)
+	case path == "/u/signup" && r.Method == http.MethodPost:
+		s.handle(w, r, RouteSignup, "", s.submitSignup)
+	case path == "/v2/logout" && r.Method == http.MethodGet:
+		s.handle(w, r, RouteLogout, "", s.logout)
 	case path == "/api/v2/users" && r.Method == http.MethodPost:
 		s.handle(w, r, RouteCreateUser, "", s.management("create:users", s.createUserHTTP))
 	case strings.HasPrefix(path, "/api/v2/users/"):
@@ -190,11 +202,12 @@ func writeResponse(w http.ResponseWriter, resp response) {
 	_, _ = w.Write(resp.body)
 }
 
-// allowCORS lets browser apps on other origins (a React dev server) call the
-// token endpoint and the APIs, as Auth0 does for allowed web origins.
-func allowCORS(w http.ResponseWriter, r *http.Request) {
+// allowCORS lets browser apps on the allowed web origins (a React dev
+// server) call the token endpoint and the APIs, as Auth0 does; any other
+// origin gets no CORS headers, so its browser withholds the answer.
+func (s *Server) allowCORS(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
+	if !s.allowedWebOrigin(origin) {
 		return
 	}
 	h := w.Header()

@@ -205,17 +205,22 @@ func (s *Server) openIDConfiguration(request) response {
 	return jsonResponse(http.StatusOK, map[string]any{
 		"issuer":                                s.UserIssuer(),
 		"jwks_uri":                              base + "/.well-known/jwks.json",
+		"authorization_endpoint":                base + "/authorize",
 		"token_endpoint":                        base + "/oauth/token",
 		"userinfo_endpoint":                     base + "/userinfo",
-		"grant_types_supported":                 []string{"client_credentials", "password", grantPasswordRealm},
-		"response_types_supported":              []string{"token", "id_token", "token id_token"},
+		"end_session_endpoint":                  base + "/v2/logout",
+		"grant_types_supported":                 []string{grantAuthorizationCode, grantRefreshToken, "client_credentials", "password", grantPasswordRealm},
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{responseModeQuery, responseModeWebMessage},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"prompt_values_supported":               []string{"none", "login"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
 		"claims_supported": []string{
-			"aud", "email", "email_verified", "exp", "family_name", "given_name", "iat", "iss",
-			"name", "nickname", "picture", "sub", "updated_at",
+			"aud", "auth_time", "email", "email_verified", "exp", "family_name", "given_name", "iat", "iss",
+			"name", "nickname", "nonce", "picture", "sub", "updated_at",
 		},
 	})
 }

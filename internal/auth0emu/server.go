@@ -116,6 +116,17 @@ type Config struct {
 	// custom domain at it (a loopback name such as http://localhost:PORT/
 	// does) for the JWKS under the issuer to be reachable.
 	CustomDomainIssuer string
+	// CallbackURLs are the client's allowed callback URLs: /authorize
+	// redirects only to a redirect_uri equal to one of them, character for
+	// character, as Auth0 checks them. Default DevCallbackURLs.
+	CallbackURLs []string
+	// LogoutURLs are the URLs /v2/logout may send the browser back to
+	// (returnTo). Default DevCallbackURLs.
+	LogoutURLs []string
+	// WebOrigins are the origins browser apps call /oauth/token and
+	// /userinfo from (CORS) and receive silent-authentication answers on
+	// (response_mode=web_message). Default DevWebOrigins.
+	WebOrigins []string
 	// SigningKey, when set, is the first signing key instead of a fresh
 	// RSA-2048 one. Its kid derives from the key, so tokens survive a
 	// restart with the same key; tests share one to skip key generation.
@@ -137,6 +148,8 @@ type Server struct {
 	mu     sync.Mutex // guards users and emails
 	users  map[string]*userRecord
 	emails map[string]string // connection + "\x00" + email → user id
+
+	auth *authState // Universal Login: sessions, transactions, codes, refresh tokens
 
 	obsMu   sync.Mutex // guards counts, patches, faults and release
 	counts  map[Route]int
@@ -205,6 +218,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	if cfg.WebOrigins == nil {
+		cfg.WebOrigins = DevWebOrigins
+	}
+	if cfg.CallbackURLs == nil {
+		cfg.CallbackURLs = RootURLs(cfg.WebOrigins)
+	}
+	if cfg.LogoutURLs == nil {
+		cfg.LogoutURLs = RootURLs(cfg.WebOrigins)
+	}
+	if err := checkURLs(cfg.CallbackURLs, cfg.LogoutURLs, cfg.WebOrigins); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:     cfg,
 		users:   map[string]*userRecord{},
@@ -213,6 +238,7 @@ func New(cfg Config) (*Server, error) {
 		faults:  map[Route]*activeFault{},
 		release: make(chan struct{}),
 		closed:  make(chan struct{}),
+		auth:    newAuthState(),
 	}
 	limit := rate.Limit(cfg.RateLimit)
 	if cfg.RateLimit < 0 {

@@ -93,6 +93,10 @@ func (s *Server) token(req request) response {
 		resp = s.clientCredentialsGrant(id, secret, p)
 	case grantPassword, grantPasswordRealm:
 		resp = s.passwordGrant(grant, id, secret, p)
+	case grantAuthorizationCode:
+		resp = s.authorizationCodeGrant(id, secret, p)
+	case grantRefreshToken:
+		resp = s.refreshTokenGrant(id, secret, p)
 	default:
 		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+grant)
 	}
@@ -188,19 +192,32 @@ func (s *Server) passwordGrant(grant, id, secret string, p url.Values) response 
 	if apiErr != nil {
 		return *apiErr
 	}
-	return s.userTokens(profile, scope)
+	return s.userTokens(profile, tokenGrant{scope: scope, audience: audience, gty: "password"})
 }
+
+// tokenGrant is what a grant decided the tokens carry.
+type tokenGrant struct {
+	scope    string
+	audience string
+	gty      string    // Auth0's grant-type claim; empty for the authorization code flow, as Auth0 issues
+	nonce    string    // from /authorize, echoed in the ID token
+	authTime time.Time // of the interactive login, for the ID token's auth_time
+	refresh  string    // a refresh token to return (offline_access)
+}
+
+func hasScope(scope, want string) bool { return slices.Contains(strings.Fields(scope), want) }
 
 // userTokens signs an access token for the API (and an id_token when the
 // scope asks for openid) for the user whose JSON object is u.
-func (s *Server) userTokens(u map[string]any, scope string) response {
+func (s *Server) userTokens(u map[string]any, g tokenGrant) response {
 	now := s.now()
 	exp := now.Add(s.cfg.TokenTTL)
 	sub, _ := u["user_id"].(string)
+	scope := g.scope
 	scopes := strings.Fields(scope)
-	var aud any = s.cfg.Audience
+	var aud any = g.audience
 	if slices.Contains(scopes, "openid") {
-		aud = []string{s.cfg.Audience, s.URL() + "/userinfo"}
+		aud = []string{g.audience, s.URL() + "/userinfo"}
 	}
 	accessClaims := jwt.MapClaims{
 		"iss":         s.UserIssuer(),
@@ -209,12 +226,14 @@ func (s *Server) userTokens(u map[string]any, scope string) response {
 		"iat":         now.Unix(),
 		"exp":         exp.Unix(),
 		"scope":       scope,
-		"gty":         "password",
 		"azp":         s.cfg.ClientID,
 		"permissions": []string{},
 		// A unique id, as Auth0's RFC 9068 access-token profile issues:
 		// two logins in the same second get different tokens.
 		"jti": rand.Text(),
+	}
+	if g.gty != "" {
+		accessClaims["gty"] = g.gty
 	}
 	if s.cfg.LoginsCountClaim != "" {
 		// What a post-login Action does with
@@ -239,6 +258,12 @@ func (s *Server) userTokens(u map[string]any, scope string) response {
 			"iat": now.Unix(),
 			"exp": exp.Unix(),
 		}
+		if g.nonce != "" {
+			claims["nonce"] = g.nonce
+		}
+		if !g.authTime.IsZero() {
+			claims["auth_time"] = g.authTime.Unix()
+		}
 		for k, v := range profileClaims(u, scopes) {
 			claims[k] = v
 		}
@@ -247,6 +272,9 @@ func (s *Server) userTokens(u map[string]any, scope string) response {
 			return oauthError(http.StatusInternalServerError, "server_error", "could not sign the token")
 		}
 		body["id_token"] = idToken
+	}
+	if g.refresh != "" {
+		body["refresh_token"] = g.refresh
 	}
 	return jsonResponse(http.StatusOK, body)
 }
@@ -278,7 +306,7 @@ func (s *Server) IssueAccessToken(userID string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("auth0emu: no user %q", userID)
 	}
-	resp := s.userTokens(u, defaultUserScope)
+	resp := s.userTokens(u, tokenGrant{scope: defaultUserScope, audience: s.cfg.Audience, gty: "password"})
 	var body struct {
 		AccessToken string `json:"access_token"`
 	}

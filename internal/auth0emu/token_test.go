@@ -88,7 +88,7 @@ func TestClientCredentialsErrors(t *testing.T) {
 		{"unknown audience", func(v url.Values) { v.Set("audience", "https://elsewhere/") }, 403, "access_denied"},
 		{"no audience", func(v url.Values) { v.Del("audience") }, 403, "access_denied"},
 		{"scope not granted", func(v url.Values) { v.Set("scope", "delete:users") }, 403, "access_denied"},
-		{"unsupported grant", func(v url.Values) { v.Set("grant_type", "authorization_code") }, 400, "unsupported_grant_type"},
+		{"unsupported grant", func(v url.Values) { v.Set("grant_type", "urn:ietf:params:oauth:grant-type:device_code") }, 400, "unsupported_grant_type"},
 		{"missing grant", func(v url.Values) { v.Del("grant_type") }, 400, "invalid_request"},
 	}
 	for _, c := range cases {

@@ -492,10 +492,25 @@ func (s *Server) login(username, password, realm string) (map[string]any, *respo
 		r := oauthError(http.StatusUnauthorized, "unauthorized", "user is blocked")
 		return nil, &r
 	}
-	now := s.now()
-	count, _ := found.doc["logins_count"].(float64)
-	found.doc["logins_count"] = count + 1
-	found.stamp(now)
-	found.doc["last_login"] = found.doc["updated_at"]
+	found.recordLogin(s.now())
 	return deepCopyObject(found.doc), nil
+}
+
+// recordLogin counts one login as Auth0 does: logins_count up, last_login
+// and updated_at now.
+func (rec *userRecord) recordLogin(now time.Time) {
+	count, _ := rec.doc["logins_count"].(float64)
+	rec.doc["logins_count"] = count + 1
+	rec.stamp(now)
+	rec.doc["last_login"] = rec.doc["updated_at"]
+}
+
+// countLogin records a login of the user id (a Universal Login sign-up,
+// which Auth0 counts as the first login).
+func (s *Server) countLogin(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec, ok := s.users[id]; ok {
+		rec.recordLogin(s.now())
+	}
 }

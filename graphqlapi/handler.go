@@ -1,4 +1,4 @@
-package resolvers
+package graphqlapi
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/progressive-profiling/bff/graph"
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // HandlerOptions tune the GraphQL endpoint.
@@ -43,6 +44,11 @@ type HandlerOptions struct {
 	Logger         *slog.Logger
 	// Metrics receives the endpoint's counters; nil registers nothing.
 	Metrics prometheus.Registerer
+	// PersistedQueries, when set, turns on automatic persisted queries
+	// (Apollo's protocol: extensions.persistedQuery.sha256Hash) with this
+	// store; shared across instances, it lets a mobile client send only
+	// hashes. See persisted.go.
+	PersistedQueries graphql.Cache[string]
 }
 
 // NewHandler returns the GraphQL endpoint. A body over MaxBodyBytes is
@@ -75,7 +81,7 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		o.Logger = slog.Default()
 	}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
-		Resolvers: &Resolver{service: svc, log: o.Logger},
+		Resolvers: resolvers.New(svc, o.Logger),
 	}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -84,6 +90,9 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		srv.Use(extension.Introspection{})
 	} else {
 		srv.SetDisableSuggestion(true)
+	}
+	if o.PersistedQueries != nil {
+		srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: o.PersistedQueries}})
 	}
 	srv.SetParserTokenLimit(o.ParserTokenLimit)
 	srv.SetValidationRulesFn(validationRules) // Int literals are 32-bit; see coercion.go
@@ -102,8 +111,7 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 
 	return capBody(metrics, o.MaxBodyBytes, transportGuard(metrics, o.ParserTokenLimit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), memoKey{}, &requestMemo{})
-		srv.ServeHTTP(w, r.WithContext(ctx))
+		srv.ServeHTTP(w, r.WithContext(resolvers.WithRequestMemo(r.Context())))
 	})))
 }
 
@@ -113,7 +121,7 @@ func ProfileInputSchema() profiling.InputSchema {
 	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
 	accepted := profiling.InputSchema{}
 	for _, f := range schema.Types["UpdateProfileInput"].Fields {
-		if f.Name == contextInputField {
+		if f.Name == resolvers.ContextInputField {
 			continue
 		}
 		switch f.Type.Name() {
@@ -125,6 +133,3 @@ func ProfileInputSchema() profiling.InputSchema {
 	}
 	return accepted
 }
-
-// contextInputField is UpdateProfileInput's one field that is not an answer.
-const contextInputField = "context"
