@@ -14,6 +14,7 @@ import (
 
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/internal/redistest"
+	"github.com/progressive-profiling/bff/telemetry"
 )
 
 // The query every React client sends on every page.
@@ -57,7 +58,7 @@ func newBenchService(tb testing.TB) *benchService {
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
-	a, err := assemble(ctx, c, log) // as run wires it
+	a, err := assemble(ctx, c, log, telemetry.Disabled()) // as run wires it
 	tb.Cleanup(a.close)
 	if err != nil {
 		tb.Fatal(err)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 
 	"github.com/progressive-profiling/bff/apq"
 	"github.com/progressive-profiling/bff/auth"
@@ -33,6 +34,7 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/redisconn"
+	"github.com/progressive-profiling/bff/telemetry"
 	"github.com/progressive-profiling/bff/userlock"
 )
 
@@ -56,11 +58,28 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("configuration:\n%w", err)
 	}
 	log := newLogger(cfg, stderr)
+	// go-redis logs through its own process-wide logger: from here on into
+	// this log, as JSON in production like every other line.
+	telemetry.RouteRedisLogs(log)
 	log.Info("configuration", "config", cfg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	a, err := assemble(ctx, cfg, log)
+	tracing, err := telemetry.NewTracing(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flush the last spans, bounded: a collector that is gone must not
+		// hold the shutdown.
+		flushCtx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancelFlush()
+		if err := tracing.Shutdown(flushCtx); err != nil {
+			log.Warn("tracing: spans not flushed at shutdown", "error", err)
+		}
+	}()
+
+	a, err := assemble(ctx, cfg, log, tracing)
 	if err != nil {
 		return err
 	}
@@ -75,6 +94,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 // and what run needs around it.
 type app struct {
 	handler http.Handler
+	// metrics is the instance's registry, served on the internal listener.
+	metrics *prometheus.Registry
 	rules   *profiling.Rules
 	emu     *auth0emu.Server // dev mode's tenant, or nil
 	ready   *readiness
@@ -92,7 +113,7 @@ func (a *app) close() {
 // guard, the Auth0 store behind the cache, the write lock, the token
 // verifier, readiness and the HTTP handler. It decides nothing that cfg
 // has not decided. The caller closes the app, also after an error.
-func assemble(ctx context.Context, cfg config, log *slog.Logger) (a *app, err error) {
+func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *telemetry.Tracing) (a *app, err error) {
 	a = &app{}
 	defer func() {
 		if err != nil {
@@ -124,11 +145,32 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		return a, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	a.closers = append(a.closers, func() { _ = closeRedis() })
+	if tracing.Enabled {
+		// A span per Redis command, without its arguments (cached profiles,
+		// lock tokens).
+		if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tracing.Provider), redisotel.WithDBStatement(false)); err != nil {
+			return a, fmt.Errorf("tracing redis: %w", err)
+		}
+	}
 	if cfg.EmbeddedRedis && !cfg.DevMode {
 		log.Warn("REDIS_EMBEDDED=true: in-process Redis; this instance's cache and per-user write lock are its own, so run exactly one instance")
 	}
 
+	// One registry per service instance: what /metrics shows, and what
+	// tests read off a running server.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = registry
+
 	store, err := auth0store.New(ctx, auth0store.Config{
+		// Every Management API call (and token fetch) is a client span of
+		// the request's trace, and sends its traceparent.
+		HTTPClient: &http.Client{
+			Timeout:   auth0store.DefaultTimeout,
+			Transport: auth0store.TracedTransport(http.DefaultTransport, tracing.Provider, tracing.Propagator),
+		},
+		Logger:       log,
+		Metrics:      registry,
 		Domain:       base,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
@@ -139,11 +181,6 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 	if err != nil {
 		return a, fmt.Errorf("auth0: %w", err)
 	}
-	// One registry per service instance: what /metrics shows, and what
-	// tests read off a running server.
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
 	// One guard (timeout and circuit breaker) for every user of Redis.
 	guard := redisconn.NewGuard(rdb, redisconn.GuardConfig{Logger: log, Metrics: registry})
 	cacheCfg := cfg.Cache
@@ -172,7 +209,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 	}
 	registry.MustRegister(a.ready.degradedGauge())
 
-	a.handler = newServer(serverDeps{
+	a.handler = telemetry.Middleware(newServer(serverDeps{
 		cfg:      cfg,
 		log:      log,
 		service:  profiling.NewService(a.rules, users, locks, time.Now),
@@ -182,6 +219,9 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		devUsers: devPlaygroundUsers(a.emu),
 		// Shared by every instance, so a hash registered on one runs on all.
 		persistedQueries: apq.New(rdb, apq.Options{}),
+	}), telemetry.HTTPOptions{
+		Log: log, Tracing: tracing, Metrics: registry,
+		UserID: cfg.AccessLogUserID, Operations: cfg.MetricOperations,
 	})
 	return a, nil
 }
@@ -190,6 +230,24 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 // waits ShutdownDelay and drains.
 func serve(ctx context.Context, cfg config, log *slog.Logger, a *app, stdout io.Writer) error {
 	handler, rules, emu, ready := a.handler, a.rules, a.emu, a.ready
+
+	// /metrics and /debug/pprof on their own, internal listener.
+	if cfg.MetricsAddr != "off" {
+		internalLn, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		internal := &http.Server{
+			Handler:           telemetry.InternalHandler(a.metrics),
+			ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { _ = internal.Serve(internalLn) }()
+		defer internal.Close()
+		fmt.Fprintf(stdout, "metrics and pprof (internal) on http://%s/metrics\n", internalLn.Addr())
+		log.Info("internal listener", "addr", internalLn.Addr().String(), "serves", "/metrics, /debug/pprof")
+	}
+
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, cfg.Port))
 	if err != nil {
 		return fmt.Errorf("BIND_ADDR, PORT: %w", err)
@@ -245,12 +303,10 @@ func loadRules(path string) (*profiling.Rules, error) {
 	return profiling.ParseRules(name, data, graphqlapi.ProfileInputSchema())
 }
 
+// newLogger is JSON in production and text in dev mode; every line logged
+// with a request's context carries its request id and trace id.
 func newLogger(cfg config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.DevMode {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return telemetry.NewLogger(w, level, cfg.DevMode)
 }
