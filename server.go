@@ -167,7 +167,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *teleme
 		// the request's trace, and sends its traceparent.
 		HTTPClient: &http.Client{
 			Timeout:   auth0store.DefaultTimeout,
-			Transport: auth0store.TracedTransport(http.DefaultTransport, tracing.Provider, tracing.Propagator),
+			Transport: auth0store.TracedTransport(auth0store.NewTransport(), tracing.Provider, tracing.Propagator),
 		},
 		Logger:       log,
 		Metrics:      registry,
