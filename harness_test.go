@@ -66,14 +66,14 @@ func startService(t *testing.T, opts ...envOption) *testEnv {
 // testTenant starts an emulator seeded with the dev users and a
 // redis-server, and returns the environment a service instance needs to
 // use both, as startService would configure it.
-func testTenant(t *testing.T) (*auth0emu.Server, *redistest.Server, map[string]string) {
+func testTenant(t testing.TB) (*auth0emu.Server, *redistest.Server, map[string]string) {
 	t.Helper()
 	return testTenantWith(t, auth0emu.Config{})
 }
 
 // testTenantWith is testTenant with emulator settings beyond the test
 // tenant's own (a custom domain, say).
-func testTenantWith(t *testing.T, cfg auth0emu.Config) (*auth0emu.Server, *redistest.Server, map[string]string) {
+func testTenantWith(t testing.TB, cfg auth0emu.Config) (*auth0emu.Server, *redistest.Server, map[string]string) {
 	t.Helper()
 	cfg.Audience, cfg.ClientID, cfg.ClientSecret = testAudience, testClientID, testClientSecret
 	if cfg.RatePreset == "" && cfg.RateLimit == 0 {
