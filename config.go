@@ -69,6 +69,10 @@ type config struct {
 	GraphQLMaxAliases    int
 	GraphQLMaxComplexity int
 	GraphQLMaxTokens     int
+	// TrustedDocuments is the manifest of GRAPHQL_TRUSTED_DOCUMENTS (nil
+	// when unset); with GRAPHQL_TRUSTED_DOCUMENTS_ONLY (default true) only
+	// its operations run. See resolvers/trusted.go.
+	TrustedDocuments *resolvers.TrustedDocuments
 	// Cache holds the CACHE_* settings (see cacheConfig); unset ones keep
 	// the cache package's defaults.
 	Cache cache.Config
@@ -191,6 +195,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if *limit.into, err = envPositiveInt(getenv, limit.name, limit.fallback); err != nil {
 			problems = append(problems, err)
 		}
+	}
+	if path := strings.TrimSpace(getenv("GRAPHQL_TRUSTED_DOCUMENTS")); path != "" {
+		td, err := resolvers.LoadTrustedDocuments(path)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("GRAPHQL_TRUSTED_DOCUMENTS: %w", err))
+		} else if td.Only, err = envBool(getenv, "GRAPHQL_TRUSTED_DOCUMENTS_ONLY", true); err != nil {
+			problems = append(problems, err)
+		} else {
+			c.TrustedDocuments = td
+		}
+	} else if getenv("GRAPHQL_TRUSTED_DOCUMENTS_ONLY") != "" {
+		problems = append(problems, errors.New("GRAPHQL_TRUSTED_DOCUMENTS_ONLY applies only with GRAPHQL_TRUSTED_DOCUMENTS, the manifest's path"))
 	}
 	if c.Cache, err = cacheConfig(getenv); err != nil {
 		problems = append(problems, err)
@@ -322,10 +338,24 @@ func (c config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel), slog.Duration("shutdown_delay", c.ShutdownDelay),
 		slog.Int("graphql_max_depth", c.GraphQLMaxDepth), slog.Int("graphql_max_aliases", c.GraphQLMaxAliases),
 		slog.Int("graphql_max_complexity", c.GraphQLMaxComplexity), slog.Int("graphql_max_tokens", c.GraphQLMaxTokens),
+		slog.String("graphql_trusted_documents", trustedDocumentsLog(c.TrustedDocuments)),
 		slog.Duration("cache_ttl", c.Cache.TTL), slog.Duration("cache_stale_max", c.Cache.MaxStale),
 		slog.Duration("cache_negative_ttl", c.Cache.NegativeTTL), slog.Duration("cache_upstream_wait", c.Cache.UpstreamWait),
 		slog.Int("cache_local_copies", c.Cache.LocalCopies),
 		slog.Duration("lock_ttl", userlock.DefaultTTL), slog.Duration("lock_wait", userlock.DefaultWait),
 		slog.Duration("redis_timeout", redisconn.DefaultTimeout),
 	)
+}
+
+// trustedDocumentsLog describes the trusted-documents setting for the
+// start-up log line.
+func trustedDocumentsLog(td *resolvers.TrustedDocuments) string {
+	switch {
+	case td == nil:
+		return ""
+	case td.Only:
+		return fmt.Sprintf("%s (%d documents, only these run)", td.File(), td.Len())
+	default:
+		return fmt.Sprintf("%s (%d documents, others run too)", td.File(), td.Len())
+	}
 }

@@ -17,6 +17,7 @@ import {
 const shots = process.env.SCREENSHOT_DIR ?? path.join(exampleDir, "test-results", "journey");
 let service, app, context, page, mgmt;
 const requested = [];
+const graphqlBodies = [];
 
 before(async () => {
   const appPort = await freePort();
@@ -39,7 +40,10 @@ before(async () => {
     args: chromiumArgs,
     viewport: { width: 900, height: 800 },
   });
-  context.on("request", (r) => requested.push(r.url()));
+  context.on("request", (r) => {
+    requested.push(r.url());
+    if (r.url() === service.graphqlUrl && r.method() === "POST") graphqlBodies.push(r.postDataJSON());
+  });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15_000);
 });
@@ -191,6 +195,14 @@ test("sign up, answer, log in again, skip, answer in context, reload, see the pr
   assert.match(await table.locator('tr[data-field="subscribed"] [data-col="collectedAt"]').innerText(), /\(article\)/);
   assert.equal(await table.locator('tr[data-field="company"] [data-col="source"]').getAttribute("data-source"), "");
   await shot("profile");
+
+  // Every operation ran from the trusted-documents manifest by its hash
+  // alone: the service never asked for a document's text.
+  assert.ok(graphqlBodies.length >= 8, `GraphQL requests recorded: ${graphqlBodies.length}`);
+  for (const b of graphqlBodies) {
+    assert.equal(b.query, undefined, "sent by hash only: " + JSON.stringify(b));
+    assert.match(b.extensions?.persistedQuery?.sha256Hash ?? "", /^[0-9a-f]{64}$/);
+  }
 
   // Nothing left the machine.
   const outside = requested.filter((u) => !isLoopback(u));
