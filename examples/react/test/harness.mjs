@@ -59,16 +59,65 @@ function start(cmd, args, opts, readyPattern, timeoutMs, name) {
   });
 }
 
+// startEmulator runs the stand-alone emulator (cmd/auth0emu), built from
+// this repository, on a free loopback port with the given flags.
+export async function startEmulator(flags = []) {
+  const port = await freePort();
+  const bin = buildBinary("./cmd/auth0emu", "auth0emu");
+  await start(bin, ["-addr", `127.0.0.1:${port}`, ...flags], { cwd: repoRoot, env: process.env },
+    /listening|127\.0\.0\.1:\d+/, 30_000, "auth0emu");
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${url}/.well-known/jwks.json`)).ok) return { url }; } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("auth0emu did not answer");
+}
+
+// startProductionService runs the built service in production mode against
+// emulatorUrl, on an embedded Redis (one instance).
+export async function startProductionService(emulatorUrl, env = {}) {
+  const port = await freePort();
+  const clean = { ...process.env };
+  for (const k of Object.keys(clean)) if (/^(AUTH0_|REDIS_|GRAPHQL_|CORS_|PROFILING_)/.test(k)) delete clean[k];
+  await start(buildService(), [], {
+    cwd: repoRoot,
+    env: {
+      ...clean, PORT: String(port), BIND_ADDR: "127.0.0.1", AUTH0_DOMAIN: emulatorUrl, AUTH0_AUDIENCE: audience,
+      AUTH0_CLIENT_ID: clientId, AUTH0_CLIENT_SECRET: clientSecret, REDIS_EMBEDDED: "true", SHUTDOWN_DELAY: "0", ...env,
+    },
+  }, /listening on (http:\/\/\S+)/, 60_000, "service");
+  return { url: `http://127.0.0.1:${port}`, graphqlUrl: `http://127.0.0.1:${port}/graphql` };
+}
+
+const built = new Map();
+function buildBinary(pkg, name) {
+  if (!built.has(pkg)) {
+    const dir = mkdtempSync(path.join(tmpdir(), "bff-example-"));
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const out = path.join(dir, name);
+    execFileSync("go", ["build", "-o", out, pkg], { cwd: repoRoot, stdio: "inherit" });
+    built.set(pkg, out);
+  }
+  return built.get(pkg);
+}
+
+// passwordLogin logs a seeded user in with the password grant (a login).
+export async function passwordLogin(emulatorUrl, email, password = "Passw0rd!") {
+  const res = await fetch(`${emulatorUrl}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: clientId, audience }),
+  });
+  if (!res.ok) throw new Error(`login ${email}: ${res.status} ${await res.text()}`);
+  return (await res.json()).access_token;
+}
+
 let builtBinary;
 // buildService compiles the service once per test run (the Go build cache
 // makes it quick after `go test`).
 export function buildService() {
-  if (!builtBinary) {
-    const dir = mkdtempSync(path.join(tmpdir(), "bff-example-"));
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-    builtBinary = path.join(dir, "bff");
-    execFileSync("go", ["build", "-o", builtBinary, "."], { cwd: repoRoot, stdio: "inherit" });
-  }
+  builtBinary ??= buildBinary(".", "bff");
   return builtBinary;
 }
 
