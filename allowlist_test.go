@@ -19,7 +19,7 @@ import (
 	"github.com/progressive-profiling/bff/internal/figures"
 )
 
-// The write allow-list (issue 4, point 3): whatever a signed-in user sends,
+// The write allow-list: whatever a signed-in user sends,
 // the only thing that may reach Auth0 is a PATCH of the catalogue's own
 // user_metadata keys and the service's bookkeeping object in app_metadata.
 // The expected shape is written out here, not read from the rules, so the
@@ -611,7 +611,7 @@ func allowListCases() []allowListCase {
 	add("wrong type/variables", "context object", true, updateVars(map[string]any{"firstName": "Ctx", "context": map[string]any{"$where": "1"}}), gqlRefusal)
 	add("wrong type/variables", "context list", true, updateVars(map[string]any{"firstName": "Ctx", "context": []any{"a", "b"}}), gqlRefusal)
 	// A JSON number is not a String (gqlparser would take it as one, and
-	// gqlgen would save its digits; resolvers/coercion.go refuses it).
+	// gqlgen would save its digits; graphqlapi/coercion.go refuses it).
 	add("wrong type/variables", "title 12345", true, updateVars(map[string]any{"title": 12345}), gqlRefusal)
 	add("wrong type/variables", "phone as a number", true, updateVars(map[string]any{"phone": 14155550123}), gqlRefusal)
 	add("wrong type/variables", "context as a number", true, updateVars(map[string]any{"company": "Num", "context": 1}), gqlRefusal)

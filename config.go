@@ -13,9 +13,10 @@ import (
 
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/redisconn"
-	"github.com/progressive-profiling/bff/resolvers"
+	"github.com/progressive-profiling/bff/telemetry"
 	"github.com/progressive-profiling/bff/userlock"
 )
 
@@ -59,7 +60,7 @@ type config struct {
 	Playground    bool
 	Introspection bool
 	LogLevel      string
-	// GraphQL limits on one operation (see resolvers/limits.go); each a
+	// GraphQL limits on one operation (see graphqlapi/limits.go); each a
 	// positive integer, refused over the limit before any resolver runs:
 	// GRAPHQL_MAX_DEPTH (default 8) levels of nested fields, fragments
 	// expanded; GRAPHQL_MAX_ALIASES (default 10) aliased fields;
@@ -71,12 +72,28 @@ type config struct {
 	GraphQLMaxTokens     int
 	// TrustedDocuments is the manifest of GRAPHQL_TRUSTED_DOCUMENTS (nil
 	// when unset); with GRAPHQL_TRUSTED_DOCUMENTS_ONLY (default true) only
-	// its operations run. See resolvers/trusted.go.
-	TrustedDocuments *resolvers.TrustedDocuments
+	// its operations run. See graphqlapi/trusted.go.
+	TrustedDocuments *graphqlapi.TrustedDocuments
+	// MetricsAddr is the internal listener of /metrics and /debug/pprof
+	// (METRICS_ADDR, host:port; default 127.0.0.1:9090): never the public
+	// port. "off" serves neither.
+	MetricsAddr string
+	// AccessLogUserID is how the access log names the user (ACCESS_LOG_USER_ID:
+	// hash, the default, or omit).
+	AccessLogUserID telemetry.UserIDMode
+	// MetricOperations is the allow-list of GraphQL operation names the
+	// latency histogram labels (GRAPHQL_METRIC_OPERATIONS, comma-separated);
+	// empty: the first telemetry.DefaultMaxOperations names seen.
+	MetricOperations []string
 	// Cache holds the CACHE_* settings (see cacheConfig); unset ones keep
 	// the cache package's defaults.
 	Cache cache.Config
 }
+
+// DefaultMetricsAddr is METRICS_ADDR's default: loopback, so /metrics and
+// /debug/pprof are reachable from the host (a sidecar, a node agent) and
+// never from the network unless an operator says so.
+const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // loadConfig reads the environment through getenv and reports every problem
 // at once, naming the variable.
@@ -187,17 +204,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		into     *int
 		fallback int
 	}{
-		{"GRAPHQL_MAX_DEPTH", &c.GraphQLMaxDepth, resolvers.DefaultMaxDepth},
-		{"GRAPHQL_MAX_ALIASES", &c.GraphQLMaxAliases, resolvers.DefaultMaxAliases},
-		{"GRAPHQL_MAX_COMPLEXITY", &c.GraphQLMaxComplexity, resolvers.DefaultComplexityLimit},
-		{"GRAPHQL_MAX_TOKENS", &c.GraphQLMaxTokens, resolvers.DefaultParserTokenLimit},
+		{"GRAPHQL_MAX_DEPTH", &c.GraphQLMaxDepth, graphqlapi.DefaultMaxDepth},
+		{"GRAPHQL_MAX_ALIASES", &c.GraphQLMaxAliases, graphqlapi.DefaultMaxAliases},
+		{"GRAPHQL_MAX_COMPLEXITY", &c.GraphQLMaxComplexity, graphqlapi.DefaultComplexityLimit},
+		{"GRAPHQL_MAX_TOKENS", &c.GraphQLMaxTokens, graphqlapi.DefaultParserTokenLimit},
 	} {
 		if *limit.into, err = envPositiveInt(getenv, limit.name, limit.fallback); err != nil {
 			problems = append(problems, err)
 		}
 	}
 	if path := strings.TrimSpace(getenv("GRAPHQL_TRUSTED_DOCUMENTS")); path != "" {
-		td, err := resolvers.LoadTrustedDocuments(path)
+		td, err := graphqlapi.LoadTrustedDocuments(path)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("GRAPHQL_TRUSTED_DOCUMENTS: %w", err))
 		} else if td.Only, err = envBool(getenv, "GRAPHQL_TRUSTED_DOCUMENTS_ONLY", true); err != nil {
@@ -225,6 +242,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.DevAuth0Addr); c.DevMode && err != nil {
 		problems = append(problems, fmt.Errorf("DEV_AUTH0_ADDR: %q is not host:port", c.DevAuth0Addr))
+	}
+	c.MetricsAddr = envOr(getenv, "METRICS_ADDR", DefaultMetricsAddr)
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "off" && err != nil {
+		problems = append(problems, fmt.Errorf("METRICS_ADDR: %q is not host:port (e.g. 127.0.0.1:9090) or off", c.MetricsAddr))
+	}
+	if c.AccessLogUserID, err = telemetry.ParseUserIDMode(strings.TrimSpace(getenv("ACCESS_LOG_USER_ID"))); err != nil {
+		problems = append(problems, fmt.Errorf("ACCESS_LOG_USER_ID: %q is not hash or omit", getenv("ACCESS_LOG_USER_ID")))
+	}
+	for _, name := range strings.Split(getenv("GRAPHQL_METRIC_OPERATIONS"), ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			c.MetricOperations = append(c.MetricOperations, name)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -344,12 +373,14 @@ func (c config) LogValue() slog.Value {
 		slog.Int("cache_local_copies", c.Cache.LocalCopies),
 		slog.Duration("lock_ttl", userlock.DefaultTTL), slog.Duration("lock_wait", userlock.DefaultWait),
 		slog.Duration("redis_timeout", redisconn.DefaultTimeout),
+		slog.String("metrics_addr", c.MetricsAddr), slog.String("access_log_user_id", string(c.AccessLogUserID)),
+		slog.Any("graphql_metric_operations", c.MetricOperations),
 	)
 }
 
 // trustedDocumentsLog describes the trusted-documents setting for the
 // start-up log line.
-func trustedDocumentsLog(td *resolvers.TrustedDocuments) string {
+func trustedDocumentsLog(td *graphqlapi.TrustedDocuments) string {
 	switch {
 	case td == nil:
 		return ""

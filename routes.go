@@ -9,17 +9,16 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
 	"github.com/progressive-profiling/bff/auth"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/playground"
 	"github.com/progressive-profiling/bff/profiling"
-	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // maxBodyBytes caps a GraphQL request body; real operations are a few KiB.
-const maxBodyBytes = resolvers.DefaultMaxBodyBytes
+const maxBodyBytes = graphqlapi.DefaultMaxBodyBytes
 
 // serverDeps is everything the HTTP layer needs, built by run.
 type serverDeps struct {
@@ -29,7 +28,8 @@ type serverDeps struct {
 	verifier *auth.Verifier
 	// ready is /readyz's answer: status code and body (see readiness).
 	ready func(context.Context) (int, map[string]string)
-	// metrics is this instance's registry, served at /metrics.
+	// metrics is this instance's registry (served on the internal
+	// listener, METRICS_ADDR, not here).
 	metrics *prometheus.Registry
 	// devUsers are the seeded users with fresh tokens (dev mode only).
 	devUsers func() []devUser
@@ -41,7 +41,7 @@ type serverDeps struct {
 func newServer(d serverDeps) http.Handler {
 	mux := http.NewServeMux()
 
-	api := resolvers.NewHandler(d.service, resolvers.HandlerOptions{
+	api := graphqlapi.NewHandler(d.service, graphqlapi.HandlerOptions{
 		Introspection:    d.cfg.Introspection,
 		MaxDepth:         d.cfg.GraphQLMaxDepth,
 		MaxAliases:       d.cfg.GraphQLMaxAliases,
@@ -53,7 +53,7 @@ func newServer(d serverDeps) http.Handler {
 		PersistedQueries: d.persistedQueries,
 		TrustedDocuments: d.cfg.TrustedDocuments,
 	})
-	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, api)))
+	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, graphqlapi.RefuseToken, api)))
 
 	// The contract in every mode, for client code generators (GraphQL Code
 	// Generator, Apollo iOS/Kotlin): introspection stays off in production.
@@ -62,7 +62,6 @@ func newServer(d serverDeps) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics, promhttp.HandlerOpts{Registry: d.metrics}))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()

@@ -30,9 +30,9 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Mutation() MutationResolver
-	ProfileField() ProfileFieldResolver
 	ProfileValue() ProfileValueResolver
 	Query() QueryResolver
+	UserError() UserErrorResolver
 	Viewer() ViewerResolver
 }
 
@@ -51,16 +51,16 @@ type ComplexityRoot struct {
 	}
 
 	ProfileField struct {
-		Key         func(childComplexity int) int
-		Label       func(childComplexity int) int
-		MaxLength   func(childComplexity int) int
-		MinLength   func(childComplexity int) int
-		Options     func(childComplexity int) int
-		Placeholder func(childComplexity int) int
-		Reason      func(childComplexity int) int
-		Required    func(childComplexity int) int
-		Stage       func(childComplexity int) int
-		Type        func(childComplexity int) int
+		Key                 func(childComplexity int) int
+		Label               func(childComplexity int) int
+		OptionalPlaceholder func(childComplexity int) int
+		Options             func(childComplexity int) int
+		Reason              func(childComplexity int) int
+		Required            func(childComplexity int) int
+		Stage               func(childComplexity int) int
+		TextMaxLength       func(childComplexity int) int
+		TextMinLength       func(childComplexity int) int
+		Type                func(childComplexity int) int
 	}
 
 	ProfileValue struct {
@@ -69,8 +69,8 @@ type ComplexityRoot struct {
 		CollectedInStage   func(childComplexity int) int
 		Key                func(childComplexity int) int
 		Known              func(childComplexity int) int
+		KnownSource        func(childComplexity int) int
 		Label              func(childComplexity int) int
-		Source             func(childComplexity int) int
 		Type               func(childComplexity int) int
 		Value              func(childComplexity int) int
 	}
@@ -102,9 +102,9 @@ type ComplexityRoot struct {
 		Company       func(childComplexity int) int
 		Completion    func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
+		CurrentStage  func(childComplexity int) int
 		Email         func(childComplexity int) int
 		EmailVerified func(childComplexity int) int
-		Fields        func(childComplexity int) int
 		FirstName     func(childComplexity int) int
 		ID            func(childComplexity int) int
 		LastLogin     func(childComplexity int) int
@@ -115,9 +115,9 @@ type ComplexityRoot struct {
 		Phone         func(childComplexity int) int
 		Picture       func(childComplexity int) int
 		Roles         func(childComplexity int) int
-		Stage         func(childComplexity int) int
 		Subscribed    func(childComplexity int) int
 		Title         func(childComplexity int) int
+		Values        func(childComplexity int) int
 	}
 }
 
@@ -129,37 +129,17 @@ type MutationResolver interface {
 	UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error)
 	SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error)
 }
-type ProfileFieldResolver interface {
-	Key(ctx context.Context, obj *profiling.PendingField) (string, error)
-	Label(ctx context.Context, obj *profiling.PendingField) (string, error)
-	Type(ctx context.Context, obj *profiling.PendingField) (model.FieldType, error)
-	Required(ctx context.Context, obj *profiling.PendingField) (bool, error)
-	Options(ctx context.Context, obj *profiling.PendingField) ([]profiling.Option, error)
-	Placeholder(ctx context.Context, obj *profiling.PendingField) (*string, error)
-	MinLength(ctx context.Context, obj *profiling.PendingField) (*int, error)
-	MaxLength(ctx context.Context, obj *profiling.PendingField) (*int, error)
-}
 type ProfileValueResolver interface {
-	Key(ctx context.Context, obj *profiling.Value) (string, error)
-	Label(ctx context.Context, obj *profiling.Value) (string, error)
-	Type(ctx context.Context, obj *profiling.Value) (model.FieldType, error)
-
-	Source(ctx context.Context, obj *profiling.Value) (*model.ValueSource, error)
 	CollectedAt(ctx context.Context, obj *profiling.Value) (*time.Time, error)
-	CollectedInStage(ctx context.Context, obj *profiling.Value) (*string, error)
-	CollectedInContext(ctx context.Context, obj *profiling.Value) (*string, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*profiling.Profile, error)
 	PendingFields(ctx context.Context, context *string, limit *int) ([]profiling.PendingField, error)
 }
+type UserErrorResolver interface {
+	Field(ctx context.Context, obj *profiling.FieldError) ([]string, error)
+}
 type ViewerResolver interface {
-	ID(ctx context.Context, obj *profiling.Profile) (string, error)
-	Email(ctx context.Context, obj *profiling.Profile) (*string, error)
-	EmailVerified(ctx context.Context, obj *profiling.Profile) (bool, error)
-	Name(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Picture(ctx context.Context, obj *profiling.Profile) (*string, error)
-	LoginsCount(ctx context.Context, obj *profiling.Profile) (int, error)
 	CreatedAt(ctx context.Context, obj *profiling.Profile) (*time.Time, error)
 	LastLogin(ctx context.Context, obj *profiling.Profile) (*time.Time, error)
 
@@ -169,9 +149,7 @@ type ViewerResolver interface {
 	Title(ctx context.Context, obj *profiling.Profile) (*string, error)
 	Phone(ctx context.Context, obj *profiling.Profile) (*string, error)
 	Subscribed(ctx context.Context, obj *profiling.Profile) (*bool, error)
-	Stage(ctx context.Context, obj *profiling.Profile) (*string, error)
 
-	Fields(ctx context.Context, obj *profiling.Profile) ([]profiling.Value, error)
 	PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error)
 }
 
@@ -241,30 +219,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileField.Label(childComplexity), true
-	case "ProfileField.maxLength":
-		if e.ComplexityRoot.ProfileField.MaxLength == nil {
+	case "ProfileField.placeholder":
+		if e.ComplexityRoot.ProfileField.OptionalPlaceholder == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ProfileField.MaxLength(childComplexity), true
-	case "ProfileField.minLength":
-		if e.ComplexityRoot.ProfileField.MinLength == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.MinLength(childComplexity), true
+		return e.ComplexityRoot.ProfileField.OptionalPlaceholder(childComplexity), true
 	case "ProfileField.options":
 		if e.ComplexityRoot.ProfileField.Options == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProfileField.Options(childComplexity), true
-	case "ProfileField.placeholder":
-		if e.ComplexityRoot.ProfileField.Placeholder == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Placeholder(childComplexity), true
 	case "ProfileField.reason":
 		if e.ComplexityRoot.ProfileField.Reason == nil {
 			break
@@ -283,6 +249,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileField.Stage(childComplexity), true
+	case "ProfileField.maxLength":
+		if e.ComplexityRoot.ProfileField.TextMaxLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.TextMaxLength(childComplexity), true
+	case "ProfileField.minLength":
+		if e.ComplexityRoot.ProfileField.TextMinLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.TextMinLength(childComplexity), true
 	case "ProfileField.type":
 		if e.ComplexityRoot.ProfileField.Type == nil {
 			break
@@ -320,18 +298,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.Known(childComplexity), true
+	case "ProfileValue.source":
+		if e.ComplexityRoot.ProfileValue.KnownSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.KnownSource(childComplexity), true
 	case "ProfileValue.label":
 		if e.ComplexityRoot.ProfileValue.Label == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProfileValue.Label(childComplexity), true
-	case "ProfileValue.source":
-		if e.ComplexityRoot.ProfileValue.Source == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.Source(childComplexity), true
 	case "ProfileValue.type":
 		if e.ComplexityRoot.ProfileValue.Type == nil {
 			break
@@ -438,6 +416,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.CreatedAt(childComplexity), true
+	case "Viewer.stage":
+		if e.ComplexityRoot.Viewer.CurrentStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.CurrentStage(childComplexity), true
 	case "Viewer.email":
 		if e.ComplexityRoot.Viewer.Email == nil {
 			break
@@ -450,12 +434,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.EmailVerified(childComplexity), true
-	case "Viewer.fields":
-		if e.ComplexityRoot.Viewer.Fields == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Fields(childComplexity), true
 	case "Viewer.firstName":
 		if e.ComplexityRoot.Viewer.FirstName == nil {
 			break
@@ -521,12 +499,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Roles(childComplexity), true
-	case "Viewer.stage":
-		if e.ComplexityRoot.Viewer.Stage == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Stage(childComplexity), true
 	case "Viewer.subscribed":
 		if e.ComplexityRoot.Viewer.Subscribed == nil {
 			break
@@ -539,6 +511,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Title(childComplexity), true
+	case "Viewer.fields":
+		if e.ComplexityRoot.Viewer.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Values(childComplexity), true
 
 	}
 	return 0, false
@@ -1458,7 +1436,7 @@ func (ec *executionContext) _ProfileField_key(ctx context.Context, field graphql
 			return ec.fieldContext_ProfileField_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Key(ctx, obj)
+			return obj.Key, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1469,7 +1447,7 @@ func (ec *executionContext) _ProfileField_key(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_label(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1481,7 +1459,7 @@ func (ec *executionContext) _ProfileField_label(ctx context.Context, field graph
 			return ec.fieldContext_ProfileField_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Label(ctx, obj)
+			return obj.Label, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1492,7 +1470,7 @@ func (ec *executionContext) _ProfileField_label(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_type(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1504,18 +1482,18 @@ func (ec *executionContext) _ProfileField_type(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileField_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Type(ctx, obj)
+			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.FieldType) graphql.Marshaler {
-			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
+			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "FieldType")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "FieldType")
 }
 
 func (ec *executionContext) _ProfileField_required(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1527,7 +1505,7 @@ func (ec *executionContext) _ProfileField_required(ctx context.Context, field gr
 			return ec.fieldContext_ProfileField_required(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Required(ctx, obj)
+			return obj.Required, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -1538,7 +1516,7 @@ func (ec *executionContext) _ProfileField_required(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ProfileField_options(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1550,7 +1528,7 @@ func (ec *executionContext) _ProfileField_options(ctx context.Context, field gra
 			return ec.fieldContext_ProfileField_options(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Options(ctx, obj)
+			return obj.Options, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []profiling.Option) graphql.Marshaler {
@@ -1564,8 +1542,8 @@ func (ec *executionContext) fieldContext_ProfileField_options(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "ProfileField",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_FieldOption(ctx, field)
 		},
@@ -1582,7 +1560,7 @@ func (ec *executionContext) _ProfileField_placeholder(ctx context.Context, field
 			return ec.fieldContext_ProfileField_placeholder(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Placeholder(ctx, obj)
+			return obj.OptionalPlaceholder(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -1593,7 +1571,7 @@ func (ec *executionContext) _ProfileField_placeholder(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_placeholder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_minLength(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1605,7 +1583,7 @@ func (ec *executionContext) _ProfileField_minLength(ctx context.Context, field g
 			return ec.fieldContext_ProfileField_minLength(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().MinLength(ctx, obj)
+			return obj.TextMinLength(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -1616,7 +1594,7 @@ func (ec *executionContext) _ProfileField_minLength(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_minLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ProfileField_maxLength(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1628,7 +1606,7 @@ func (ec *executionContext) _ProfileField_maxLength(ctx context.Context, field g
 			return ec.fieldContext_ProfileField_maxLength(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().MaxLength(ctx, obj)
+			return obj.TextMaxLength(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -1639,7 +1617,7 @@ func (ec *executionContext) _ProfileField_maxLength(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_maxLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ProfileField_stage(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1697,7 +1675,7 @@ func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql
 			return ec.fieldContext_ProfileValue_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().Key(ctx, obj)
+			return obj.Key, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1708,7 +1686,7 @@ func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -1720,7 +1698,7 @@ func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graph
 			return ec.fieldContext_ProfileValue_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().Label(ctx, obj)
+			return obj.Label, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1731,7 +1709,7 @@ func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_type(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -1743,18 +1721,18 @@ func (ec *executionContext) _ProfileValue_type(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileValue_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().Type(ctx, obj)
+			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.FieldType) graphql.Marshaler {
-			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
+			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "FieldType")
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "FieldType")
 }
 
 func (ec *executionContext) _ProfileValue_known(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -1812,18 +1790,18 @@ func (ec *executionContext) _ProfileValue_source(ctx context.Context, field grap
 			return ec.fieldContext_ProfileValue_source(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().Source(ctx, obj)
+			return obj.KnownSource(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueSource) graphql.Marshaler {
-			return ec.marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐValueSource(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.SourceKind) graphql.Marshaler {
+			return ec.marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "ValueSource")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "ValueSource")
 }
 
 func (ec *executionContext) _ProfileValue_collectedAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -1858,7 +1836,7 @@ func (ec *executionContext) _ProfileValue_collectedInStage(ctx context.Context, 
 			return ec.fieldContext_ProfileValue_collectedInStage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().CollectedInStage(ctx, obj)
+			return obj.CollectedInStage(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -1869,7 +1847,7 @@ func (ec *executionContext) _ProfileValue_collectedInStage(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_collectedInStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_collectedInContext(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -1881,7 +1859,7 @@ func (ec *executionContext) _ProfileValue_collectedInContext(ctx context.Context
 			return ec.fieldContext_ProfileValue_collectedInContext(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().CollectedInContext(ctx, obj)
+			return obj.CollectedInContext(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -1892,7 +1870,7 @@ func (ec *executionContext) _ProfileValue_collectedInContext(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_collectedInContext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -2123,8 +2101,8 @@ func (ec *executionContext) _SkipFieldsPayload_userErrors(ctx context.Context, f
 			return obj.UserErrors, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.FieldError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldErrorᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2219,8 +2197,8 @@ func (ec *executionContext) _UpdateProfilePayload_userErrors(ctx context.Context
 			return obj.UserErrors, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.FieldError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldErrorᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2239,7 +2217,7 @@ func (ec *executionContext) fieldContext_UpdateProfilePayload_userErrors(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
+func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *profiling.FieldError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2248,7 +2226,7 @@ func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.
 			return ec.fieldContext_UserError_field(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Field, nil
+			return ec.Resolvers.UserError().Field(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
@@ -2259,10 +2237,10 @@ func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_UserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
+	return graphql.NewScalarFieldContext("UserError", field, true, true, "String")
 }
 
-func (ec *executionContext) _UserError_message(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
+func (ec *executionContext) _UserError_message(ctx context.Context, field graphql.CollectedField, obj *profiling.FieldError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2285,7 +2263,7 @@ func (ec *executionContext) fieldContext_UserError_message(_ context.Context, fi
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
 }
 
-func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
+func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *profiling.FieldError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2297,8 +2275,8 @@ func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.C
 			return obj.Code, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.UserErrorCode) graphql.Marshaler {
-			return ec.marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorCode(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.ErrorCode) graphql.Marshaler {
+			return ec.marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2317,7 +2295,7 @@ func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Viewer_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().ID(ctx, obj)
+			return obj.ID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2328,7 +2306,7 @@ func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -2340,7 +2318,7 @@ func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Viewer_email(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Email(ctx, obj)
+			return obj.Email(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2351,7 +2329,7 @@ func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -2363,7 +2341,7 @@ func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field gra
 			return ec.fieldContext_Viewer_emailVerified(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().EmailVerified(ctx, obj)
+			return obj.EmailVerified(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -2374,7 +2352,7 @@ func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_emailVerified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -2386,7 +2364,7 @@ func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Viewer_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Name(ctx, obj)
+			return obj.Name(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2397,7 +2375,7 @@ func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -2409,7 +2387,7 @@ func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.C
 			return ec.fieldContext_Viewer_picture(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Picture(ctx, obj)
+			return obj.Picture(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2420,7 +2398,7 @@ func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_picture(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) _Viewer_loginsCount(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -2432,18 +2410,18 @@ func (ec *executionContext) _Viewer_loginsCount(ctx context.Context, field graph
 			return ec.fieldContext_Viewer_loginsCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().LoginsCount(ctx, obj)
+			return obj.LoginsCount(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_loginsCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -2662,7 +2640,7 @@ func (ec *executionContext) _Viewer_stage(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Viewer_stage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Stage(ctx, obj)
+			return obj.CurrentStage(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2673,7 +2651,7 @@ func (ec *executionContext) _Viewer_stage(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) _Viewer_completion(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -2708,7 +2686,7 @@ func (ec *executionContext) _Viewer_fields(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Viewer_fields(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Fields(ctx, obj)
+			return obj.Values, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []profiling.Value) graphql.Marshaler {
@@ -2722,8 +2700,8 @@ func (ec *executionContext) fieldContext_Viewer_fields(_ context.Context, field 
 	fc = &graphql.FieldContext{
 		Object:     "Viewer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ProfileValue(ctx, field)
 		},
@@ -4090,62 +4068,54 @@ func (ec *executionContext) _ProfileField(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ProfileField")
 		case "key":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_key(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "label":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_label(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "type":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_type(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "required":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_required(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_required(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "options":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_options(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_options(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "placeholder":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_placeholder(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_placeholder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "minLength":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_minLength(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_minLength(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "maxLength":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_maxLength(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_maxLength(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "stage":
 			out.Values[i] = ec._ProfileField_stage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "reason":
 			out.Values[i] = ec._ProfileField_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4176,23 +4146,20 @@ func (ec *executionContext) _ProfileValue(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ProfileValue")
 		case "key":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_key(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "label":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_label(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "type":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_type(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "known":
 			out.Values[i] = ec._ProfileValue_known(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4204,11 +4171,10 @@ func (ec *executionContext) _ProfileValue(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_source(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_source(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "collectedAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -4216,17 +4182,15 @@ func (ec *executionContext) _ProfileValue(ctx context.Context, sel ast.Selection
 					return ec._ProfileValue_collectedAt(ctx, field, obj)
 				})
 		case "collectedInStage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_collectedInStage(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_collectedInStage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "collectedInContext":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_collectedInContext(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_collectedInContext(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4394,7 +4358,7 @@ func (ec *executionContext) _UpdateProfilePayload(ctx context.Context, sel ast.S
 
 var userErrorImplementors = []string{"UserError"}
 
-func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *model.UserError) graphql.Marshaler {
+func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *profiling.FieldError) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userErrorImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -4404,19 +4368,20 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("UserError")
 		case "field":
-			out.Values[i] = ec._UserError_field(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserError_field(ctx, field, obj)
+				})
 		case "message":
 			out.Values[i] = ec._UserError_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "code":
 			out.Values[i] = ec._UserError_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4447,41 +4412,35 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Viewer")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "email":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_email(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "emailVerified":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_emailVerified(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_emailVerified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "name":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_name(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "picture":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_picture(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_picture(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "loginsCount":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_loginsCount(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_loginsCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -4536,22 +4495,20 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 					return ec._Viewer_subscribed(ctx, field, obj)
 				})
 		case "stage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_stage(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_stage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "completion":
 			out.Values[i] = ec._Viewer_completion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "fields":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_fields(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "pendingFields":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -4971,15 +4928,35 @@ func (ec *executionContext) marshalNFieldOption2ᚕgithubᚗcomᚋprogressiveᚑ
 	return ret
 }
 
-func (ec *executionContext) unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx context.Context, v any) (model.FieldType, error) {
-	var res model.FieldType
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, v any) (profiling.FieldType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx context.Context, sel ast.SelectionSet, v model.FieldType) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, sel ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FieldType!")
+	}
+	return res
 }
+
+var (
+	unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[string]profiling.FieldType{
+		"TEXT":    profiling.FieldText,
+		"PHONE":   profiling.FieldPhone,
+		"BOOLEAN": profiling.FieldBoolean,
+		"SELECT":  profiling.FieldSelect,
+	}
+	marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[profiling.FieldType]string{
+		profiling.FieldText:    "TEXT",
+		profiling.FieldPhone:   "PHONE",
+		profiling.FieldBoolean: "BOOLEAN",
+		profiling.FieldSelect:  "SELECT",
+	}
+)
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
@@ -5009,14 +4986,14 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
-func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalInt(v)
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt(v)
+	res := graphql.MarshalInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -5132,15 +5109,15 @@ func (ec *executionContext) marshalNUpdateProfilePayload2ᚖgithubᚗcomᚋprogr
 	return ec._UpdateProfilePayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNUserError2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserError(ctx context.Context, sel ast.SelectionSet, v model.UserError) graphql.Marshaler {
+func (ec *executionContext) marshalNUserError2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldError(ctx context.Context, sel ast.SelectionSet, v profiling.FieldError) graphql.Marshaler {
 	return ec._UserError(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []profiling.FieldError) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNUserError2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserError(ctx, sel, v[i])
+		return ec.marshalNUserError2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldError(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -5152,15 +5129,43 @@ func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑpr
 	return ret
 }
 
-func (ec *executionContext) unmarshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorCode(ctx context.Context, v any) (model.UserErrorCode, error) {
-	var res model.UserErrorCode
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode(ctx context.Context, v any) (profiling.ErrorCode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorCode(ctx context.Context, sel ast.SelectionSet, v model.UserErrorCode) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode(ctx context.Context, sel ast.SelectionSet, v profiling.ErrorCode) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "UserErrorCode!")
+	}
+	return res
 }
+
+var (
+	unmarshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode = map[string]profiling.ErrorCode{
+		"REQUIRED":           profiling.CodeRequired,
+		"TOO_SHORT":          profiling.CodeTooShort,
+		"TOO_LONG":           profiling.CodeTooLong,
+		"INVALID_CHARACTERS": profiling.CodeInvalidCharacters,
+		"INVALID_PHONE":      profiling.CodeInvalidPhone,
+		"NOT_AN_OPTION":      profiling.CodeNotAnOption,
+		"WRONG_TYPE":         profiling.CodeWrongType,
+		"UNKNOWN_FIELD":      profiling.CodeUnknownField,
+	}
+	marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode = map[profiling.ErrorCode]string{
+		profiling.CodeRequired:          "REQUIRED",
+		profiling.CodeTooShort:          "TOO_SHORT",
+		profiling.CodeTooLong:           "TOO_LONG",
+		profiling.CodeInvalidCharacters: "INVALID_CHARACTERS",
+		profiling.CodeInvalidPhone:      "INVALID_PHONE",
+		profiling.CodeNotAnOption:       "NOT_AN_OPTION",
+		profiling.CodeWrongType:         "WRONG_TYPE",
+		profiling.CodeUnknownField:      "UNKNOWN_FIELD",
+	}
+)
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
@@ -5406,21 +5411,37 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐValueSource(ctx context.Context, v any) (*model.ValueSource, error) {
+func (ec *executionContext) unmarshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind(ctx context.Context, v any) (*profiling.SourceKind, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.ValueSource)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐValueSource(ctx context.Context, sel ast.SelectionSet, v *model.ValueSource) graphql.Marshaler {
+func (ec *executionContext) marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v *profiling.SourceKind) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind[*v])
+	return res
 }
+
+var (
+	unmarshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind = map[string]profiling.SourceKind{
+		"IDENTITY_PROVIDER": profiling.SourceIdentityProvider,
+		"USER":              profiling.SourceUser,
+		"ENRICHMENT":        profiling.SourceEnrichment,
+	}
+	marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind = map[profiling.SourceKind]string{
+		profiling.SourceIdentityProvider: "IDENTITY_PROVIDER",
+		profiling.SourceUser:             "USER",
+		profiling.SourceEnrichment:       "ENRICHMENT",
+	}
+)
 
 func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx context.Context, sel ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
 	if v == nil {

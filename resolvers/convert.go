@@ -1,15 +1,17 @@
 package resolvers
 
 import (
-	"fmt"
 	"time"
 
-	"github.com/progressive-profiling/bff/graph/model"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
 // Conversions from the domain's types to the API's. Each is mechanical: no
 // decision about the profile is made here.
+
+// ContextInputField is UpdateProfileInput's one field that is not an
+// answer: the interaction context.
+const ContextInputField = "context"
 
 // splitContext separates UpdateProfileInput's interaction context from the
 // answers. gqlgen hands over each present field as a pointer (nil for an
@@ -19,7 +21,7 @@ func splitContext(input map[string]any) (string, map[string]any) {
 	var interaction string
 	for k, v := range input {
 		v = derefAny(v)
-		if k == contextInputField {
+		if k == ContextInputField {
 			interaction, _ = v.(string)
 			continue
 		}
@@ -44,32 +46,6 @@ func derefAny(v any) any {
 	return v
 }
 
-func userErrors(problems []profiling.FieldError) []model.UserError {
-	out := make([]model.UserError, 0, len(problems))
-	for _, p := range problems {
-		out = append(out, model.UserError{
-			Field:   []string{"input", p.Key},
-			Message: p.Message,
-			Code:    model.UserErrorCode(p.Code),
-		})
-	}
-	return out
-}
-
-func fieldType(f *profiling.Field) (model.FieldType, error) {
-	t := model.FieldType(f.Type)
-	if !t.IsValid() {
-		return "", errUnmapped("field type", f.Type)
-	}
-	return t, nil
-}
-
-// errUnmapped means the domain grew a value the schema does not know yet; it
-// surfaces as INTERNAL and in the log, not as a silently wrong answer.
-func errUnmapped(what string, v any) error {
-	return fmt.Errorf("the schema has no %s %q", what, v)
-}
-
 func textValue(p *profiling.Profile, key string) *string {
 	if v, ok := p.Value(key); ok && v.Known {
 		if s, ok := v.Value.(string); ok {
@@ -88,21 +64,6 @@ func boolValue(p *profiling.Profile, key string) *bool {
 	return nil
 }
 
-// textBound reports a length bound for TEXT fields only; 0 means unbounded.
-func textBound(f *profiling.Field, n int) *int {
-	if f.Type != profiling.FieldText || n == 0 {
-		return nil
-	}
-	return &n
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 func optionalTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -116,11 +77,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

@@ -24,7 +24,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]a
 	if err != nil {
 		return nil, err
 	}
-	return &model.UpdateProfilePayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
+	return &model.UpdateProfilePayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error) {
@@ -36,74 +36,11 @@ func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipField
 	if err != nil {
 		return nil, err
 	}
-	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
-}
-
-func (r *profileFieldResolver) Key(ctx context.Context, obj *profiling.PendingField) (string, error) {
-	return obj.Field.Key, nil
-}
-
-func (r *profileFieldResolver) Label(ctx context.Context, obj *profiling.PendingField) (string, error) {
-	return obj.Field.Label, nil
-}
-
-func (r *profileFieldResolver) Type(ctx context.Context, obj *profiling.PendingField) (model.FieldType, error) {
-	return fieldType(obj.Field)
-}
-
-func (r *profileFieldResolver) Required(ctx context.Context, obj *profiling.PendingField) (bool, error) {
-	return obj.Field.Required, nil
-}
-
-func (r *profileFieldResolver) Options(ctx context.Context, obj *profiling.PendingField) ([]profiling.Option, error) {
-	return nonNil(obj.Field.Options), nil
-}
-
-func (r *profileFieldResolver) Placeholder(ctx context.Context, obj *profiling.PendingField) (*string, error) {
-	return optional(obj.Field.Placeholder), nil
-}
-
-func (r *profileFieldResolver) MinLength(ctx context.Context, obj *profiling.PendingField) (*int, error) {
-	return textBound(obj.Field, obj.Field.MinLength), nil
-}
-
-func (r *profileFieldResolver) MaxLength(ctx context.Context, obj *profiling.PendingField) (*int, error) {
-	return textBound(obj.Field, obj.Field.MaxLength), nil
-}
-
-func (r *profileValueResolver) Key(ctx context.Context, obj *profiling.Value) (string, error) {
-	return obj.Field.Key, nil
-}
-
-func (r *profileValueResolver) Label(ctx context.Context, obj *profiling.Value) (string, error) {
-	return obj.Field.Label, nil
-}
-
-func (r *profileValueResolver) Type(ctx context.Context, obj *profiling.Value) (model.FieldType, error) {
-	return fieldType(obj.Field)
-}
-
-func (r *profileValueResolver) Source(ctx context.Context, obj *profiling.Value) (*model.ValueSource, error) {
-	if !obj.Known {
-		return nil, nil
-	}
-	s := model.ValueSource(obj.Source)
-	if !s.IsValid() {
-		return nil, errUnmapped("source", obj.Source)
-	}
-	return &s, nil
+	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *profileValueResolver) CollectedAt(ctx context.Context, obj *profiling.Value) (*time.Time, error) {
 	return optionalTime(obj.CollectedAt), nil
-}
-
-func (r *profileValueResolver) CollectedInStage(ctx context.Context, obj *profiling.Value) (*string, error) {
-	return optional(obj.Stage), nil
-}
-
-func (r *profileValueResolver) CollectedInContext(ctx context.Context, obj *profiling.Value) (*string, error) {
-	return optional(obj.Context), nil
 }
 
 func (r *queryResolver) Viewer(ctx context.Context) (*profiling.Profile, error) {
@@ -118,28 +55,8 @@ func (r *queryResolver) PendingFields(ctx context.Context, context *string, limi
 	return profile.Pending(deref(context), limit)
 }
 
-func (r *viewerResolver) ID(ctx context.Context, obj *profiling.Profile) (string, error) {
-	return obj.User.ID, nil
-}
-
-func (r *viewerResolver) Email(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return optional(obj.User.Email), nil
-}
-
-func (r *viewerResolver) EmailVerified(ctx context.Context, obj *profiling.Profile) (bool, error) {
-	return obj.User.EmailVerified, nil
-}
-
-func (r *viewerResolver) Name(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return optional(obj.User.Name), nil
-}
-
-func (r *viewerResolver) Picture(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return optional(obj.User.Picture), nil
-}
-
-func (r *viewerResolver) LoginsCount(ctx context.Context, obj *profiling.Profile) (int, error) {
-	return int(obj.User.LoginsCount), nil
+func (r *userErrorResolver) Field(ctx context.Context, obj *profiling.FieldError) ([]string, error) {
+	return []string{"input", obj.Key}, nil
 }
 
 func (r *viewerResolver) CreatedAt(ctx context.Context, obj *profiling.Profile) (*time.Time, error) {
@@ -174,32 +91,24 @@ func (r *viewerResolver) Subscribed(ctx context.Context, obj *profiling.Profile)
 	return boolValue(obj, "subscribed"), nil
 }
 
-func (r *viewerResolver) Stage(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return optional(obj.Stage), nil
-}
-
-func (r *viewerResolver) Fields(ctx context.Context, obj *profiling.Profile) ([]profiling.Value, error) {
-	return obj.Values, nil
-}
-
 func (r *viewerResolver) PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error) {
 	return obj.Pending(deref(context), limit)
 }
 
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
-func (r *Resolver) ProfileField() graph.ProfileFieldResolver { return &profileFieldResolver{r} }
-
 func (r *Resolver) ProfileValue() graph.ProfileValueResolver { return &profileValueResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
+
+func (r *Resolver) UserError() graph.UserErrorResolver { return &userErrorResolver{r} }
 
 func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
 
 type (
 	mutationResolver     struct{ *Resolver }
-	profileFieldResolver struct{ *Resolver }
 	profileValueResolver struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
+	userErrorResolver    struct{ *Resolver }
 	viewerResolver       struct{ *Resolver }
 )

@@ -79,12 +79,14 @@ export async function startEmulator(flags = []) {
 export async function startProductionService(emulatorUrl, env = {}) {
   const port = await freePort();
   const clean = { ...process.env };
-  for (const k of Object.keys(clean)) if (/^(AUTH0_|REDIS_|GRAPHQL_|CORS_|PROFILING_)/.test(k)) delete clean[k];
+  for (const k of Object.keys(clean)) if (/^(AUTH0_|REDIS_|GRAPHQL_|CORS_|PROFILING_|METRICS_ADDR|OTEL_)/.test(k)) delete clean[k];
   await start(buildService(), [], {
     cwd: repoRoot,
     env: {
       ...clean, PORT: String(port), BIND_ADDR: "127.0.0.1", AUTH0_DOMAIN: emulatorUrl, AUTH0_AUDIENCE: audience,
-      AUTH0_CLIENT_ID: clientId, AUTH0_CLIENT_SECRET: clientSecret, REDIS_EMBEDDED: "true", SHUTDOWN_DELAY: "0", ...env,
+      AUTH0_CLIENT_ID: clientId, AUTH0_CLIENT_SECRET: clientSecret, REDIS_EMBEDDED: "true", SHUTDOWN_DELAY: "0",
+      METRICS_ADDR: "off", // the internal listener (default 127.0.0.1:9090) would clash between instances
+      ...env,
     },
   }, /listening on (http:\/\/\S+)/, 60_000, "service");
   return { url: `http://127.0.0.1:${port}`, graphqlUrl: `http://127.0.0.1:${port}/graphql` };
@@ -129,11 +131,11 @@ export async function startDevService(env = {}) {
   const bin = buildService();
   const clean = { ...process.env };
   for (const k of Object.keys(clean)) {
-    if (/^(AUTH0_|REDIS_|GRAPHQL_|CORS_|PROFILING_|PLAYGROUND|INTROSPECTION|BIND_ADDR)/.test(k)) delete clean[k];
+    if (/^(AUTH0_|REDIS_|GRAPHQL_|CORS_|PROFILING_|PLAYGROUND|INTROSPECTION|BIND_ADDR|METRICS_ADDR|OTEL_)/.test(k)) delete clean[k];
   }
   const { child, output } = await start(bin, [], {
     cwd: repoRoot,
-    env: { ...clean, PORT: String(port), DEV_AUTH0_ADDR: `127.0.0.1:${emuPort}`, ...env },
+    env: { ...clean, PORT: String(port), DEV_AUTH0_ADDR: `127.0.0.1:${emuPort}`, METRICS_ADDR: "off", ...env },
   }, /listening on (http:\/\/\S+)/, 60_000, "service");
   return {
     url: `http://127.0.0.1:${port}`,

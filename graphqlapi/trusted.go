@@ -1,4 +1,4 @@
-package resolvers
+package graphqlapi
 
 import (
 	"bytes"
@@ -151,7 +151,7 @@ func (td *TrustedDocuments) http(m *endpointMetrics, next http.Handler) http.Han
 			}
 			if _, ok := td.resolve(query, hash); !ok {
 				m.refused.WithLabelValues(LimitTrustedDocuments).Inc()
-				writeRefusal(w, http.StatusUnprocessableEntity, untrusted())
+				WriteError(w, http.StatusUnprocessableEntity, untrusted())
 				return
 			}
 		}
