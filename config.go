@@ -70,6 +70,10 @@ type config struct {
 	GraphQLMaxAliases    int
 	GraphQLMaxComplexity int
 	GraphQLMaxTokens     int
+	// TrustedDocuments is the manifest of GRAPHQL_TRUSTED_DOCUMENTS (nil
+	// when unset); with GRAPHQL_TRUSTED_DOCUMENTS_ONLY (default true) only
+	// its operations run. See graphqlapi/trusted.go.
+	TrustedDocuments *graphqlapi.TrustedDocuments
 	// MetricsAddr is the internal listener of /metrics and /debug/pprof
 	// (METRICS_ADDR, host:port; default 127.0.0.1:9090): never the public
 	// port. "off" serves neither.
@@ -208,6 +212,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if *limit.into, err = envPositiveInt(getenv, limit.name, limit.fallback); err != nil {
 			problems = append(problems, err)
 		}
+	}
+	if path := strings.TrimSpace(getenv("GRAPHQL_TRUSTED_DOCUMENTS")); path != "" {
+		td, err := graphqlapi.LoadTrustedDocuments(path)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("GRAPHQL_TRUSTED_DOCUMENTS: %w", err))
+		} else if td.Only, err = envBool(getenv, "GRAPHQL_TRUSTED_DOCUMENTS_ONLY", true); err != nil {
+			problems = append(problems, err)
+		} else {
+			c.TrustedDocuments = td
+		}
+	} else if getenv("GRAPHQL_TRUSTED_DOCUMENTS_ONLY") != "" {
+		problems = append(problems, errors.New("GRAPHQL_TRUSTED_DOCUMENTS_ONLY applies only with GRAPHQL_TRUSTED_DOCUMENTS, the manifest's path"))
 	}
 	if c.Cache, err = cacheConfig(getenv); err != nil {
 		problems = append(problems, err)
@@ -351,6 +367,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel), slog.Duration("shutdown_delay", c.ShutdownDelay),
 		slog.Int("graphql_max_depth", c.GraphQLMaxDepth), slog.Int("graphql_max_aliases", c.GraphQLMaxAliases),
 		slog.Int("graphql_max_complexity", c.GraphQLMaxComplexity), slog.Int("graphql_max_tokens", c.GraphQLMaxTokens),
+		slog.String("graphql_trusted_documents", trustedDocumentsLog(c.TrustedDocuments)),
 		slog.Duration("cache_ttl", c.Cache.TTL), slog.Duration("cache_stale_max", c.Cache.MaxStale),
 		slog.Duration("cache_negative_ttl", c.Cache.NegativeTTL), slog.Duration("cache_upstream_wait", c.Cache.UpstreamWait),
 		slog.Int("cache_local_copies", c.Cache.LocalCopies),
@@ -359,4 +376,17 @@ func (c config) LogValue() slog.Value {
 		slog.String("metrics_addr", c.MetricsAddr), slog.String("access_log_user_id", string(c.AccessLogUserID)),
 		slog.Any("graphql_metric_operations", c.MetricOperations),
 	)
+}
+
+// trustedDocumentsLog describes the trusted-documents setting for the
+// start-up log line.
+func trustedDocumentsLog(td *graphqlapi.TrustedDocuments) string {
+	switch {
+	case td == nil:
+		return ""
+	case td.Only:
+		return fmt.Sprintf("%s (%d documents, only these run)", td.File(), td.Len())
+	default:
+		return fmt.Sprintf("%s (%d documents, others run too)", td.File(), td.Len())
+	}
 }

@@ -51,6 +51,7 @@ func newServer(d serverDeps) http.Handler {
 		Logger:           d.log,
 		Metrics:          d.metrics,
 		PersistedQueries: d.persistedQueries,
+		TrustedDocuments: d.cfg.TrustedDocuments,
 	})
 	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, graphqlapi.RefuseToken, api)))
 

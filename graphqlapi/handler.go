@@ -49,6 +49,10 @@ type HandlerOptions struct {
 	// store; shared across instances, it lets a mobile client send only
 	// hashes. See persisted.go.
 	PersistedQueries graphql.Cache[string]
+	// TrustedDocuments, when set, resolves its manifest's hashes to their
+	// documents and, in its Only mode, refuses every other document before
+	// it is parsed. See trusted.go.
+	TrustedDocuments *TrustedDocuments
 }
 
 // NewHandler returns the GraphQL endpoint. A body over MaxBodyBytes is
@@ -91,6 +95,9 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
+	if o.TrustedDocuments != nil { // before APQ: a manifest hash never reaches it
+		srv.Use(trustedDocuments{td: o.TrustedDocuments, metrics: metrics})
+	}
 	if o.PersistedQueries != nil {
 		srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: o.PersistedQueries}})
 	}
@@ -110,9 +117,13 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	srv.SetErrorPresenter(presentLimits(presentError(o.Logger), o.ParserTokenLimit, o.Introspection, metrics))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 
-	return capBody(metrics, o.MaxBodyBytes, transportGuard(metrics, o.ParserTokenLimit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var endpoint http.Handler = transportGuard(metrics, o.ParserTokenLimit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		srv.ServeHTTP(w, r.WithContext(resolvers.WithRequestMemo(r.Context())))
-	})))
+	}))
+	if o.TrustedDocuments != nil {
+		endpoint = o.TrustedDocuments.http(metrics, endpoint)
+	}
+	return capBody(metrics, o.MaxBodyBytes, endpoint)
 }
 
 // ProfileInputSchema is what UpdateProfileInput accepts, read from the schema

@@ -60,12 +60,15 @@ const (
 	LimitMethod        = "method"
 	LimitContentType   = "content_type"
 	LimitBody          = "body"
+	// LimitTrustedDocuments: a document not in the trusted-documents
+	// manifest while only trusted documents run (see trusted.go).
+	LimitTrustedDocuments = "trusted_documents"
 )
 
 // RefusalLimits lists every value of extensions.limit and of the refusal
 // metric's "limit" label.
 func RefusalLimits() []string {
-	return []string{LimitDepth, LimitAliases, LimitComplexity, LimitTokens, LimitIntrospection, LimitMethod, LimitContentType, LimitBody}
+	return []string{LimitDepth, LimitAliases, LimitComplexity, LimitTokens, LimitIntrospection, LimitMethod, LimitContentType, LimitBody, LimitTrustedDocuments}
 }
 
 // endpointMetrics are the GraphQL endpoint's counters.
