@@ -104,6 +104,7 @@ type ComplexityRoot struct {
 		CreatedAt     func(childComplexity int) int
 		Email         func(childComplexity int) int
 		EmailVerified func(childComplexity int) int
+		Field         func(childComplexity int, key string) int
 		Fields        func(childComplexity int) int
 		FirstName     func(childComplexity int) int
 		ID            func(childComplexity int) int
@@ -172,6 +173,7 @@ type ViewerResolver interface {
 	Stage(ctx context.Context, obj *profiling.Profile) (*string, error)
 
 	Fields(ctx context.Context, obj *profiling.Profile) ([]profiling.Value, error)
+	Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error)
 	PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error)
 }
 
@@ -450,6 +452,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.EmailVerified(childComplexity), true
+	case "Viewer.field":
+		if e.ComplexityRoot.Viewer.Field == nil {
+			break
+		}
+
+		args, err := ec.field_Viewer_field_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Viewer.Field(childComplexity, args["key"].(string)), true
 	case "Viewer.fields":
 		if e.ComplexityRoot.Viewer.Fields == nil {
 			break
@@ -549,6 +562,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AnswerInput", ec.unmarshalInputAnswerInput),
 			graphql.NewInputUnmarshaler("SkipFieldsInput", ec.unmarshalInputSkipFieldsInput),
 			graphql.NewInputUnmarshaler("UpdateProfileInput", ec.unmarshalInputUpdateProfileInput),
 		)
@@ -727,6 +741,12 @@ type Viewer {
   completion: Float!
   "Every catalogue field with its value and where the value came from."
   fields: [ProfileValue!]!
+  """
+  One catalogue field by key, e.g. field(key: "industry"): the generic path
+  for fields the rules file declares that have no typed field here. A key
+  outside the catalogue is a BAD_USER_INPUT error.
+  """
+  field("A catalogue key, as in ProfileValue.key." key: String!): ProfileValue!
   "What to ask this user now; see Query.pendingFields."
   pendingFields(context: String, limit: Int): [ProfileField!]!
 }
@@ -812,7 +832,8 @@ type ProfileField {
 
 """
 Answers to save. Each field is one profile answer: leave it out to keep the
-current answer, send null to clear it.
+current answer, send null to clear it. Any catalogue field, typed here or
+not, can also be answered by key in answers.
 """
 input UpdateProfileInput {
   "First name."
@@ -828,10 +849,32 @@ input UpdateProfileInput {
   "Whether the user wants the newsletter."
   subscribed: Boolean
   """
+  Answers by field key, for any catalogue field (a field the rules file adds
+  needs no schema change): [{key: "industry", text: "retail"},
+  {key: "subscribed", bool: true}]. Validated exactly as the typed fields are.
+  A field answered here and as a typed field, or twice here, is refused
+  (DUPLICATE_ANSWER).
+  """
+  answers: [AnswerInput!]
+  """
   Where the answers were given, e.g. "article". Recorded with each answer and
   used to compute the next pendingFields.
   """
   context: String
+}
+
+"""
+One answer by field key. Send text for TEXT, PHONE and SELECT fields, bool
+for BOOLEAN fields (the other is WRONG_TYPE); send neither to clear the
+answer, as null does for a typed field.
+"""
+input AnswerInput {
+  "The field's key, as in ProfileField.key."
+  key: String!
+  "The answer to a TEXT, PHONE or SELECT field."
+  text: String
+  "The answer to a BOOLEAN field."
+  bool: Boolean
 }
 
 "The result of updateProfile."
@@ -864,7 +907,10 @@ type SkipFieldsPayload {
 
 "A problem with one input field, for the client to show next to that input."
 type UserError {
-  "Path to the input field, e.g. [\"input\", \"phone\"]."
+  """
+  Path to the input field, e.g. ["input", "phone"], or ["input", "answers",
+  "2"] for the third answer by key.
+  """
   field: [String!]!
   "A message for the user."
   message: String!
@@ -890,6 +936,8 @@ enum UserErrorCode {
   WRONG_TYPE
   "There is no such field in the profile catalogue."
   UNKNOWN_FIELD
+  "The same field is answered twice in one input (typed and in answers, or twice in answers)."
+  DUPLICATE_ANSWER
 }
 `, BuiltIn: false},
 }
@@ -1033,6 +1081,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_completion(ctx, field)
 	case "fields":
 		return ec.fieldContext_Viewer_fields(ctx, field)
+	case "field":
+		return ec.fieldContext_Viewer_field(ctx, field)
 	case "pendingFields":
 		return ec.fieldContext_Viewer_pendingFields(ctx, field)
 	}
@@ -1216,6 +1266,20 @@ func (ec *executionContext) field_Query_pendingFields_args(ctx context.Context, 
 		return nil, err
 	}
 	args["limit"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Viewer_field_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg0
 	return args, nil
 }
 
@@ -2731,6 +2795,50 @@ func (ec *executionContext) fieldContext_Viewer_fields(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Viewer_field(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Viewer().Field(ctx, obj, fc.Args["key"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Value) graphql.Marshaler {
+			return ec.marshalNProfileValue2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_field(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProfileValue(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Viewer_field_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Viewer_pendingFields(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3848,6 +3956,62 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAnswerInput(ctx context.Context, obj any) (model.AnswerInput, error) {
+	var it model.AnswerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "text", "bool"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "bool":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bool"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bool = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnswerInput unmarshals raw into the AnswerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnswerInput(ctx context.Context, raw any) (model.AnswerInput, error) {
+	var out model.AnswerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnswerInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSkipFieldsInput(ctx context.Context, obj any) (model.SkipFieldsInput, error) {
 	var it model.SkipFieldsInput
 	if obj == nil {
@@ -3908,7 +4072,7 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"firstName", "lastName", "company", "title", "phone", "subscribed", "context"}
+	fieldsInOrder := [...]string{"firstName", "lastName", "company", "title", "phone", "subscribed", "answers", "context"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -3958,6 +4122,13 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 				return it, err
 			}
 			it["subscribed"] = data
+		case "answers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("answers"))
+			data, err := ec.unmarshalOAnswerInput2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐAnswerInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["answers"] = data
 		case "context":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("context"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -4552,6 +4723,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_fields(ctx, field, obj)
 				})
+		case "field":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_field(ctx, field, obj)
+				})
 		case "pendingFields":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -4937,6 +5114,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAnswerInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐAnswerInput(ctx context.Context, v any) (model.AnswerInput, error) {
+	res, err := ec.unmarshalInputAnswerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5061,6 +5243,14 @@ func (ec *executionContext) marshalNProfileValue2ᚕgithubᚗcomᚋprogressive�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNProfileValue2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐValue(ctx context.Context, sel ast.SelectionSet, v *profiling.Value) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProfileValue!")
+		return graphql.Null
+	}
+	return ec._ProfileValue(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSkipFieldsInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐSkipFieldsInput(ctx context.Context, v any) (model.SkipFieldsInput, error) {
@@ -5302,6 +5492,23 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalOAnswerInput2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐAnswerInputᚄ(ctx context.Context, v any) ([]model.AnswerInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.AnswerInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAnswerInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐAnswerInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/progressive-profiling/bff/graph/model"
@@ -11,21 +12,49 @@ import (
 // Conversions from the domain's types to the API's. Each is mechanical: no
 // decision about the profile is made here.
 
-// splitContext separates UpdateProfileInput's interaction context from the
-// answers. gqlgen hands over each present field as a pointer (nil for an
-// explicit null); absent fields are simply not in the map, and stay absent.
-func splitContext(input map[string]any) (string, map[string]any) {
-	answers := make(map[string]any, len(input))
+// splitContext separates UpdateProfileInput's interaction context and its
+// answers by key from the typed answers. gqlgen hands over each present
+// field as a pointer (nil for an explicit null); absent fields are simply
+// not in the map, and stay absent.
+func splitContext(input map[string]any) (string, profiling.Answers) {
+	typed := make(map[string]any, len(input))
 	var interaction string
+	var byKey []profiling.KeyedAnswer
 	for k, v := range input {
-		v = derefAny(v)
-		if k == contextInputField {
-			interaction, _ = v.(string)
+		switch k {
+		case contextInputField:
+			interaction, _ = derefAny(v).(string)
+		case answersInputField:
+			list, _ := v.([]model.AnswerInput)
+			for _, a := range list {
+				byKey = append(byKey, profiling.KeyedAnswer{Key: a.Key, Text: a.Text, Bool: a.Bool})
+			}
+		default:
+			typed[k] = derefAny(v)
+		}
+	}
+	return interaction, profiling.Answers{Typed: typed, ByKey: byKey}
+}
+
+// answersInputField is UpdateProfileInput's list of answers by key.
+const answersInputField = "answers"
+
+// answerErrors is userErrors with the path of an answer by key pointing at
+// its place in input.answers.
+func answerErrors(problems []profiling.FieldError, a profiling.Answers) []model.UserError {
+	out := userErrors(problems)
+	for i, p := range problems {
+		if _, typed := a.Typed[p.Key]; typed {
 			continue
 		}
-		answers[k] = v
+		for j, ka := range a.ByKey {
+			if ka.Key == p.Key {
+				out[i].Field = []string{"input", answersInputField, strconv.Itoa(j)}
+				break
+			}
+		}
 	}
-	return interaction, answers
+	return out
 }
 
 func derefAny(v any) any {

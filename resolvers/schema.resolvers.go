@@ -20,11 +20,11 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]a
 		return nil, err
 	}
 	interaction, answers := splitContext(input)
-	out, err := r.service.Answer(ctx, userID, read, answers, interaction)
+	out, err := r.service.AnswerAll(ctx, userID, read, answers, interaction)
 	if err != nil {
 		return nil, err
 	}
-	return &model.UpdateProfilePayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
+	return &model.UpdateProfilePayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: answerErrors(out.Problems, answers)}, nil
 }
 
 func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error) {
@@ -180,6 +180,10 @@ func (r *viewerResolver) Stage(ctx context.Context, obj *profiling.Profile) (*st
 
 func (r *viewerResolver) Fields(ctx context.Context, obj *profiling.Profile) ([]profiling.Value, error) {
 	return obj.Values, nil
+}
+
+func (r *viewerResolver) Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error) {
+	return obj.ValueOf(key)
 }
 
 func (r *viewerResolver) PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error) {

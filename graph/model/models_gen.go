@@ -11,6 +11,18 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
+// One answer by field key. Send text for TEXT, PHONE and SELECT fields, bool
+// for BOOLEAN fields (the other is WRONG_TYPE); send neither to clear the
+// answer, as null does for a typed field.
+type AnswerInput struct {
+	// The field's key, as in ProfileField.key.
+	Key string `json:"key"`
+	// The answer to a TEXT, PHONE or SELECT field.
+	Text *string `json:"text,omitempty"`
+	// The answer to a BOOLEAN field.
+	Bool *bool `json:"bool,omitempty"`
+}
+
 // What a signed-in user's client can change.
 type Mutation struct {
 }
@@ -49,7 +61,8 @@ type UpdateProfilePayload struct {
 
 // A problem with one input field, for the client to show next to that input.
 type UserError struct {
-	// Path to the input field, e.g. ["input", "phone"].
+	// Path to the input field, e.g. ["input", "phone"], or ["input", "answers",
+	// "2"] for the third answer by key.
 	Field []string `json:"field"`
 	// A message for the user.
 	Message string `json:"message"`
@@ -141,6 +154,8 @@ const (
 	UserErrorCodeWrongType UserErrorCode = "WRONG_TYPE"
 	// There is no such field in the profile catalogue.
 	UserErrorCodeUnknownField UserErrorCode = "UNKNOWN_FIELD"
+	// The same field is answered twice in one input (typed and in answers, or twice in answers).
+	UserErrorCodeDuplicateAnswer UserErrorCode = "DUPLICATE_ANSWER"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -152,11 +167,12 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeNotAnOption,
 	UserErrorCodeWrongType,
 	UserErrorCodeUnknownField,
+	UserErrorCodeDuplicateAnswer,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeRequired, UserErrorCodeTooShort, UserErrorCodeTooLong, UserErrorCodeInvalidCharacters, UserErrorCodeInvalidPhone, UserErrorCodeNotAnOption, UserErrorCodeWrongType, UserErrorCodeUnknownField:
+	case UserErrorCodeRequired, UserErrorCodeTooShort, UserErrorCodeTooLong, UserErrorCodeInvalidCharacters, UserErrorCodeInvalidPhone, UserErrorCodeNotAnOption, UserErrorCodeWrongType, UserErrorCodeUnknownField, UserErrorCodeDuplicateAnswer:
 		return true
 	}
 	return false
