@@ -28,8 +28,10 @@ import (
 	"github.com/progressive-profiling/bff/auth"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/funnel"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/promptcount"
 	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/redisconn"
 	"github.com/progressive-profiling/bff/resolvers"
@@ -139,9 +141,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	registry.MustRegister(ready.degradedGauge())
 
 	handler := newServer(serverDeps{
-		cfg:      cfg,
-		log:      log,
-		service:  profiling.NewService(rules, users, locks, time.Now),
+		cfg: cfg,
+		log: log,
+		service: profiling.NewService(rules, users, locks, time.Now).
+			WithPromptCounter(promptcount.New(rdb, guard, "", log)).
+			WithFunnel(funnel.New(registry)),
 		verifier: verifier,
 		ready:    ready.status,
 		metrics:  registry,

@@ -255,27 +255,27 @@ func TestAnswerPatch(t *testing.T) {
 			newUser(2, time.Hour, named), map[string]any{"company": "AE Ltd"}, "",
 			Patch{
 				UserMetadata: map[string]any{"company": "AE Ltd"},
-				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)}, nil),
 			}},
 		{"the context is recorded, and the stage it brings",
 			newUser(1, time.Hour, named), map[string]any{"subscribed": false}, "article",
 			Patch{
 				UserMetadata: map[string]any{"subscribed": false},
-				AppMetadata:  bookkeeping(map[string]any{"subscribed": entry(testNow, "stage", "newsletter", "context", "article")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"subscribed": entry(testNow, "stage", "newsletter", "context", "article", "rulesVersion", rulesVersion, "consentVersion", "2026-11")}, nil),
 			}},
 		{"a field no stage asks now is recorded without a stage",
 			newUser(1, time.Hour, named), map[string]any{"phone": "+14155552671"}, "settings",
 			Patch{
 				UserMetadata: map[string]any{"phone": "+14155552671"},
-				AppMetadata:  bookkeeping(map[string]any{"phone": entry(testNow, "stage", "", "context", "settings")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"phone": entry(testNow, "stage", "", "context", "settings", "rulesVersion", rulesVersion)}, nil),
 			}},
 		{"several answers in one patch; absent fields untouched",
 			newUser(2, time.Hour, named, withUserMetadata("title", "Countess")), map[string]any{"firstName": " Augusta ", "company": "AE"}, "",
 			Patch{
 				UserMetadata: map[string]any{"first_name": "Augusta", "company": "AE"},
 				AppMetadata: bookkeeping(map[string]any{
-					"firstName": entry(testNow, "stage", "signup", "context", ""),
-					"company":   entry(testNow, "stage", "returning", "context", ""),
+					"firstName": entry(testNow, "stage", "signup", "context", "", "rulesVersion", rulesVersion),
+					"company":   entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion),
 				}, nil),
 			}},
 		{"null clears the answer and its record",
@@ -289,18 +289,18 @@ func TestAnswerPatch(t *testing.T) {
 			Patch{}},
 		{"an unchanged answer not yet recorded is only recorded",
 			newUser(2, time.Hour, named, withUserMetadata("company", "AE")), map[string]any{"company": "AE"}, "",
-			Patch{AppMetadata: bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "")}, nil)}},
+			Patch{AppMetadata: bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)}, nil)}},
 		{"the same text in another type is a change",
 			newUser(1, time.Hour, named, withUserMetadata("subscribed", "true")), map[string]any{"subscribed": true}, "",
 			Patch{
 				UserMetadata: map[string]any{"subscribed": true},
-				AppMetadata:  bookkeeping(map[string]any{"subscribed": entry(testNow, "stage", "", "context", "")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"subscribed": entry(testNow, "stage", "", "context", "", "rulesVersion", rulesVersion, "consentVersion", "2026-11")}, nil),
 			}},
 		{"answering a skipped field removes the skip",
 			newUser(2, time.Hour, named, withSkipped("company", time.Hour)), map[string]any{"company": "AE"}, "",
 			Patch{
 				UserMetadata: map[string]any{"company": "AE"},
-				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)}, nil),
 			}},
 		{"an unchanged answer to a skipped field only removes the skip",
 			newUser(2, time.Hour, named, withUserMetadata("company", "AE"), withAppMetadata(BookkeepingKey, map[string]any{
@@ -318,7 +318,7 @@ func TestAnswerPatch(t *testing.T) {
 				UserMetadata: map[string]any{"company": "AE"},
 				AppMetadata: map[string]any{BookkeepingKey: map[string]any{
 					"version":   2.0,
-					"collected": map[string]any{"retiredField": entry(earlier), "company": entry(testNow, "stage", "returning", "context", "")},
+					"collected": map[string]any{"retiredField": entry(earlier), "company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)},
 					"skipped":   map[string]any{"title": entry(earlier, "context", "")},
 				}},
 			}},
@@ -326,7 +326,7 @@ func TestAnswerPatch(t *testing.T) {
 			newUser(2, time.Hour, named, withAppMetadata(BookkeepingKey, "garbage")), map[string]any{"company": "AE"}, "",
 			Patch{
 				UserMetadata: map[string]any{"company": "AE"},
-				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)}, nil),
 			}},
 		{"no answers, no patch", newUser(2, time.Hour), map[string]any{}, "", Patch{}},
 	}
@@ -399,7 +399,7 @@ func TestSkip(t *testing.T) {
 		t.Fatal(errs)
 	}
 	checkPatchAllowed(t, r, p)
-	want := Patch{AppMetadata: bookkeeping(nil, map[string]any{"company": entry(testNow, "context", "article")})}
+	want := Patch{AppMetadata: bookkeeping(nil, map[string]any{"company": withCount(entry(testNow, "context", "article"), 1)})}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("patch =\n%#v\nwant\n%#v", p, want)
 	}
@@ -485,4 +485,12 @@ func TestPatchNeverWritesOutsideTheAllowList(t *testing.T) {
 		}
 		checkPatchAllowed(t, r, p)
 	}
+}
+
+// rulesVersion is the default rules' version, recorded with every answer.
+const rulesVersion = "2026-12-01"
+
+func withCount(e map[string]any, n int) map[string]any {
+	e["count"] = n
+	return e
 }

@@ -16,6 +16,14 @@ type Value struct {
 	CollectedAt time.Time  // zero unless this service recorded the answer
 	Stage       string     // stage the answer was collected in, if recorded
 	Context     string     // interaction context the answer was collected in, if recorded
+
+	RulesVersion   string // the rules version the answer was collected under, if recorded
+	ConsentVersion string // the consent version the answer agreed to, if recorded
+
+	SkipCount    int       // "not now"s in a row (0: none recorded)
+	Dismissed    bool      // "never ask"
+	SkippedAt    time.Time // the last "not now" or "never ask"; zero if none
+	SkippedUntil time.Time // when the "not now" cool-down ends; zero if none or dismissed
 }
 
 // Profile is what the rules make of one user at one moment: every catalogue
@@ -33,6 +41,7 @@ type Profile struct {
 	facts   conditionUser
 	index   map[string]int
 	skipped map[string]skippedEntry
+	prompts *PromptCounts // prompts shown in the budget windows; nil: unknown (budget.go)
 	// holds[i] is whether stage i's condition holds with no interaction
 	// context, evaluated once per profile.
 	holds []bool
@@ -43,6 +52,9 @@ type PendingField struct {
 	Field  *Field
 	Stage  string
 	Reason string
+	Kind   PromptKind // why it is asked (reconfirm.go)
+	// Current is the known value to prefill when Kind is not PromptAsk.
+	Current any
 }
 
 // ArgumentError is a request argument the caller got wrong (as opposed to
@@ -76,6 +88,7 @@ func (r *Rules) Profile(u *User, now time.Time) *Profile {
 	for i, f := range r.fields {
 		p.index[f.Key] = i
 		p.Values[i] = lookup(u, f, collected)
+		p.annotateSkip(&p.Values[i])
 		if p.Values[i].Known {
 			known++
 		}
@@ -118,6 +131,9 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 		return nil, &ArgumentError{Argument: "context", Reason: reason}
 	}
 	out := []PendingField{}
+	if p.overBudget() {
+		return out, nil
+	}
 	seen := map[string]bool{}
 	for _, s := range p.askingStages(interaction) {
 		for _, f := range s.Fields {
@@ -125,10 +141,10 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 				continue
 			}
 			seen[f.Key] = true
-			if p.Values[p.index[f.Key]].Known || p.skippedNow(f.Key) {
+			if !p.askable(f.Key) || p.hidden(f.Key) {
 				continue
 			}
-			out = append(out, PendingField{Field: f, Stage: s.Name, Reason: s.Reason})
+			out = append(out, p.pendingField(p.Values[p.index[f.Key]], s))
 			if len(out) == n {
 				return out, nil
 			}
@@ -156,12 +172,6 @@ func (p *Profile) askingStages(interaction string) []*Stage {
 		}
 	}
 	return out
-}
-
-// skippedNow reports whether key was skipped less than the cool-down ago.
-func (p *Profile) skippedNow(key string) bool {
-	s, ok := p.skipped[key]
-	return ok && p.now.Before(s.At.Add(p.rules.policy.SkipCooldown))
 }
 
 // askingStage is the first stage that asks for key for this user in this
@@ -200,6 +210,7 @@ func lookup(u *User, f *Field, collected map[string]collectedEntry) Value {
 		out := Value{Field: f, Known: true, Value: v, Source: SourceUser}
 		if c, ok := collected[f.Key]; ok {
 			out.CollectedAt, out.Stage, out.Context = c.At, c.Stage, c.Context
+			out.RulesVersion, out.ConsentVersion = c.RulesVersion, c.ConsentVersion
 		}
 		return out
 	}
