@@ -611,7 +611,7 @@ func allowListCases() []allowListCase {
 	add("wrong type/variables", "context object", true, updateVars(map[string]any{"firstName": "Ctx", "context": map[string]any{"$where": "1"}}), gqlRefusal)
 	add("wrong type/variables", "context list", true, updateVars(map[string]any{"firstName": "Ctx", "context": []any{"a", "b"}}), gqlRefusal)
 	// A JSON number is not a String (gqlparser would take it as one, and
-	// gqlgen would save its digits; resolvers/coercion.go refuses it).
+	// gqlgen would save its digits; graphqlapi/coercion.go refuses it).
 	add("wrong type/variables", "title 12345", true, updateVars(map[string]any{"title": 12345}), gqlRefusal)
 	add("wrong type/variables", "phone as a number", true, updateVars(map[string]any{"phone": 14155550123}), gqlRefusal)
 	add("wrong type/variables", "context as a number", true, updateVars(map[string]any{"company": "Num", "context": 1}), gqlRefusal)

@@ -13,9 +13,9 @@ import (
 
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/redisconn"
-	"github.com/progressive-profiling/bff/resolvers"
 	"github.com/progressive-profiling/bff/userlock"
 )
 
@@ -59,7 +59,7 @@ type config struct {
 	Playground    bool
 	Introspection bool
 	LogLevel      string
-	// GraphQL limits on one operation (see resolvers/limits.go); each a
+	// GraphQL limits on one operation (see graphqlapi/limits.go); each a
 	// positive integer, refused over the limit before any resolver runs:
 	// GRAPHQL_MAX_DEPTH (default 8) levels of nested fields, fragments
 	// expanded; GRAPHQL_MAX_ALIASES (default 10) aliased fields;
@@ -183,10 +183,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		into     *int
 		fallback int
 	}{
-		{"GRAPHQL_MAX_DEPTH", &c.GraphQLMaxDepth, resolvers.DefaultMaxDepth},
-		{"GRAPHQL_MAX_ALIASES", &c.GraphQLMaxAliases, resolvers.DefaultMaxAliases},
-		{"GRAPHQL_MAX_COMPLEXITY", &c.GraphQLMaxComplexity, resolvers.DefaultComplexityLimit},
-		{"GRAPHQL_MAX_TOKENS", &c.GraphQLMaxTokens, resolvers.DefaultParserTokenLimit},
+		{"GRAPHQL_MAX_DEPTH", &c.GraphQLMaxDepth, graphqlapi.DefaultMaxDepth},
+		{"GRAPHQL_MAX_ALIASES", &c.GraphQLMaxAliases, graphqlapi.DefaultMaxAliases},
+		{"GRAPHQL_MAX_COMPLEXITY", &c.GraphQLMaxComplexity, graphqlapi.DefaultComplexityLimit},
+		{"GRAPHQL_MAX_TOKENS", &c.GraphQLMaxTokens, graphqlapi.DefaultParserTokenLimit},
 	} {
 		if *limit.into, err = envPositiveInt(getenv, limit.name, limit.fallback); err != nil {
 			problems = append(problems, err)

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
-	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // The smaller defects of the issue "Green on any date…" (point 7), each
@@ -22,7 +22,7 @@ func (e *testEnv) refusedBeforeExecution(t *testing.T, req *http.Request, status
 	before := e.scrapeMetrics(t)
 	reads, patches := e.emu.Count(auth0emu.RouteGetUser), len(e.emu.Patches())
 	r := e.do(req)
-	if d := e.scrapeMetrics(t).sum(resolvers.RootFieldCallsMetric) - before.sum(resolvers.RootFieldCallsMetric); d != 0 {
+	if d := e.scrapeMetrics(t).sum(graphqlapi.RootFieldCallsMetric) - before.sum(graphqlapi.RootFieldCallsMetric); d != 0 {
 		t.Errorf("%v root-field resolvers ran", d)
 	}
 	if n := e.emu.Count(auth0emu.RouteGetUser) - reads; n != 0 {
@@ -168,14 +168,14 @@ func TestTransportRefusals(t *testing.T) {
 			if got := r.Header.Get("Allow"); got != m.allow {
 				t.Errorf("Allow %q, want %q", got, m.allow)
 			}
-			if got, _ := r.Errors[0].Extensions["limit"].(string); got != resolvers.LimitMethod {
-				t.Errorf("extensions.limit %q, want %q", got, resolvers.LimitMethod)
+			if got, _ := r.Errors[0].Extensions["limit"].(string); got != graphqlapi.LimitMethod {
+				t.Errorf("extensions.limit %q, want %q", got, graphqlapi.LimitMethod)
 			}
 		})
 	}
 
 	// A body over the cap is counted on /metrics with the other refusals.
-	const bodyRefusals = resolvers.RefusedOperationsMetric + `{limit="body"}`
+	const bodyRefusals = graphqlapi.RefusedOperationsMetric + `{limit="body"}`
 	before := e.scrapeMetrics(t)
 	if _, ok := before[bodyRefusals]; !ok {
 		t.Errorf("%s is not exported before the first refusal", bodyRefusals)
@@ -204,7 +204,7 @@ func TestREADMEListsEveryLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range resolvers.RefusalLimits() {
+	for _, l := range graphqlapi.RefusalLimits() {
 		if !strings.Contains(string(readme), "\n| `"+l+"` |") {
 			t.Errorf("README.md's extensions.limit table has no row for %q", l)
 		}

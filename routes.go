@@ -13,13 +13,13 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/progressive-profiling/bff/auth"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/playground"
 	"github.com/progressive-profiling/bff/profiling"
-	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // maxBodyBytes caps a GraphQL request body; real operations are a few KiB.
-const maxBodyBytes = resolvers.DefaultMaxBodyBytes
+const maxBodyBytes = graphqlapi.DefaultMaxBodyBytes
 
 // serverDeps is everything the HTTP layer needs, built by run.
 type serverDeps struct {
@@ -41,7 +41,7 @@ type serverDeps struct {
 func newServer(d serverDeps) http.Handler {
 	mux := http.NewServeMux()
 
-	api := resolvers.NewHandler(d.service, resolvers.HandlerOptions{
+	api := graphqlapi.NewHandler(d.service, graphqlapi.HandlerOptions{
 		Introspection:    d.cfg.Introspection,
 		MaxDepth:         d.cfg.GraphQLMaxDepth,
 		MaxAliases:       d.cfg.GraphQLMaxAliases,
@@ -52,7 +52,7 @@ func newServer(d serverDeps) http.Handler {
 		Metrics:          d.metrics,
 		PersistedQueries: d.persistedQueries,
 	})
-	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, api)))
+	mux.Handle("/graphql", withDeadline(requestDeadline, auth.Middleware(d.verifier, d.log, graphqlapi.RefuseToken, api)))
 
 	// The contract in every mode, for client code generators (GraphQL Code
 	// Generator, Apollo iOS/Kotlin): introspection stays off in production.

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/internal/figures"
-	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // Hostile GraphQL (issue 4, point 2): every limit is tried against the
@@ -118,7 +118,7 @@ func (e *testEnv) tryHostile(t *testing.T, tally *hostileTally, token string, ca
 			before := e.scrapeMetrics(t)
 			reads, patches := e.emu.Count(auth0emu.RouteGetUser), len(e.emu.Patches())
 			r := e.do(c.req(e.url, token))
-			reached := int(e.scrapeMetrics(t).sum(resolvers.RootFieldCallsMetric) - before.sum(resolvers.RootFieldCallsMetric))
+			reached := int(e.scrapeMetrics(t).sum(graphqlapi.RootFieldCallsMetric) - before.sum(graphqlapi.RootFieldCallsMetric))
 			tally.tried++
 			tally.reached += reached
 			if reached != 0 {
@@ -136,7 +136,7 @@ func (e *testEnv) tryHostile(t *testing.T, tally *hostileTally, token string, ca
 			if got, _ := r.Errors[0].Extensions["limit"].(string); got != c.limit {
 				t.Errorf("extensions.limit %q, want %q; body %.300s", got, c.limit, r.Raw)
 			}
-			if c.limit != "" && !strings.Contains(r.Errors[0].Message, "limit") && c.limit != resolvers.LimitIntrospection && c.limit != resolvers.LimitMethod && c.limit != resolvers.LimitContentType {
+			if c.limit != "" && !strings.Contains(r.Errors[0].Message, "limit") && c.limit != graphqlapi.LimitIntrospection && c.limit != graphqlapi.LimitMethod && c.limit != graphqlapi.LimitContentType {
 				t.Errorf("message does not name the limit: %q", r.Errors[0].Message)
 			}
 			if strings.Contains(r.Raw, echoMarker) {
@@ -157,8 +157,8 @@ func TestHostileGraphQL(t *testing.T) {
 	token := e.login("returning@example.com")
 	before := e.scrapeMetrics(t)
 	e.viewer(token, "")
-	if d := e.scrapeMetrics(t).sum(resolvers.RootFieldCallsMetric) - before.sum(resolvers.RootFieldCallsMetric); d != 1 {
-		t.Fatalf("a real query moved %s by %v, want 1: the counter would prove nothing", resolvers.RootFieldCallsMetric, d)
+	if d := e.scrapeMetrics(t).sum(graphqlapi.RootFieldCallsMetric) - before.sum(graphqlapi.RootFieldCallsMetric); d != 1 {
+		t.Fatalf("a real query moved %s by %v, want 1: the counter would prove nothing", graphqlapi.RootFieldCallsMetric, d)
 	}
 	if r := e.do(gqlGET(url.Values{"query": {`{ viewer { id } }`}})(e.url, token)); path(r.Data, "viewer", "id") != auth0emu.SeedReturningUserID {
 		t.Fatalf("control: GET query: %d %s", r.Status, r.Raw)
@@ -174,36 +174,36 @@ func TestHostileGraphQL(t *testing.T) {
 	_ = mw.WriteField("map", `{}`)
 	_ = mw.Close()
 	e.tryHostile(t, tally, token, []hostileRequest{
-		{"complexity: one field 250 times", gqlJSON(`{ viewer { ` + repeated("id", 250) + ` } }`), 422, resolvers.LimitComplexity},
-		{"complexity: fragments describing 2^30 fields in 1 KB", gqlJSON(doublingFragmentsQuery(30)), 422, resolvers.LimitComplexity},
-		{"aliases: 11 viewers", gqlJSON(`{ ` + aliased("viewer { id }", 11) + ` }`), 422, resolvers.LimitAliases},
-		{"aliases: counted per fragment expansion", gqlJSON(`{ a: viewer { ...N } b: viewer { ...N } } fragment N on Viewer { ` + aliased("id", 5) + ` }`), 422, resolvers.LimitAliases},
-		{"aliases: 11 mutations batched in one request", gqlJSON(`mutation { ` + aliased(`updateProfile(input: { company: "Batch" }) { userErrors { code } }`, 11) + ` }`), 422, resolvers.LimitAliases},
-		{"tokens: one field 1100 times", gqlJSON(`{ viewer { ` + repeated("id", 1100) + ` } }`), 422, resolvers.LimitTokens},
-		{"tokens: 1001 comments", gqlJSON(strings.Repeat("#\n", 1001) + `{ viewer { id } }`), 422, resolvers.LimitTokens},
-		{"introspection: __schema", gqlJSON(`{ __schema { types { name } } }`), 422, resolvers.LimitIntrospection},
-		{"introspection: __type", gqlJSON(`{ __type(name: "Viewer") { fields { name } } }`), 422, resolvers.LimitIntrospection},
-		{"introspection: inside a fragment", gqlJSON(`{ ...I } fragment I on Query { __schema { queryType { name } } }`), 422, resolvers.LimitIntrospection},
-		{"GET mutation", gqlGET(url.Values{"query": {mutation}}), 405, resolvers.LimitMethod},
-		{"GET mutation chosen by operationName", gqlGET(url.Values{"query": {`query Q { viewer { id } } ` + mutation}, "operationName": {"M"}}), 405, resolvers.LimitMethod},
-		{"form-urlencoded POST", gqlPost("application/x-www-form-urlencoded", strings.NewReader(url.Values{"query": {mutation}}.Encode())), 400, resolvers.LimitContentType},
-		{"multipart POST", gqlPost(mw.FormDataContentType(), bytes.NewReader(multipartBody.Bytes())), 400, resolvers.LimitContentType},
-		{"text/plain POST (no CORS preflight)", gqlPost("text/plain", strings.NewReader(`{"query":`+jsonOf(mutation)+`}`)), 400, resolvers.LimitContentType},
-		{"application/graphql POST", gqlPost("application/graphql", strings.NewReader(mutation)), 400, resolvers.LimitContentType},
-		{"POST without Content-Type", gqlPost("", strings.NewReader(`{"query":`+jsonOf(mutation)+`}`)), 400, resolvers.LimitContentType},
+		{"complexity: one field 250 times", gqlJSON(`{ viewer { ` + repeated("id", 250) + ` } }`), 422, graphqlapi.LimitComplexity},
+		{"complexity: fragments describing 2^30 fields in 1 KB", gqlJSON(doublingFragmentsQuery(30)), 422, graphqlapi.LimitComplexity},
+		{"aliases: 11 viewers", gqlJSON(`{ ` + aliased("viewer { id }", 11) + ` }`), 422, graphqlapi.LimitAliases},
+		{"aliases: counted per fragment expansion", gqlJSON(`{ a: viewer { ...N } b: viewer { ...N } } fragment N on Viewer { ` + aliased("id", 5) + ` }`), 422, graphqlapi.LimitAliases},
+		{"aliases: 11 mutations batched in one request", gqlJSON(`mutation { ` + aliased(`updateProfile(input: { company: "Batch" }) { userErrors { code } }`, 11) + ` }`), 422, graphqlapi.LimitAliases},
+		{"tokens: one field 1100 times", gqlJSON(`{ viewer { ` + repeated("id", 1100) + ` } }`), 422, graphqlapi.LimitTokens},
+		{"tokens: 1001 comments", gqlJSON(strings.Repeat("#\n", 1001) + `{ viewer { id } }`), 422, graphqlapi.LimitTokens},
+		{"introspection: __schema", gqlJSON(`{ __schema { types { name } } }`), 422, graphqlapi.LimitIntrospection},
+		{"introspection: __type", gqlJSON(`{ __type(name: "Viewer") { fields { name } } }`), 422, graphqlapi.LimitIntrospection},
+		{"introspection: inside a fragment", gqlJSON(`{ ...I } fragment I on Query { __schema { queryType { name } } }`), 422, graphqlapi.LimitIntrospection},
+		{"GET mutation", gqlGET(url.Values{"query": {mutation}}), 405, graphqlapi.LimitMethod},
+		{"GET mutation chosen by operationName", gqlGET(url.Values{"query": {`query Q { viewer { id } } ` + mutation}, "operationName": {"M"}}), 405, graphqlapi.LimitMethod},
+		{"form-urlencoded POST", gqlPost("application/x-www-form-urlencoded", strings.NewReader(url.Values{"query": {mutation}}.Encode())), 400, graphqlapi.LimitContentType},
+		{"multipart POST", gqlPost(mw.FormDataContentType(), bytes.NewReader(multipartBody.Bytes())), 400, graphqlapi.LimitContentType},
+		{"text/plain POST (no CORS preflight)", gqlPost("text/plain", strings.NewReader(`{"query":`+jsonOf(mutation)+`}`)), 400, graphqlapi.LimitContentType},
+		{"application/graphql POST", gqlPost("application/graphql", strings.NewReader(mutation)), 400, graphqlapi.LimitContentType},
+		{"POST without Content-Type", gqlPost("", strings.NewReader(`{"query":`+jsonOf(mutation)+`}`)), 400, graphqlapi.LimitContentType},
 		{"WebSocket upgrade", func(base, token string) *http.Request {
 			req := gqlGET(url.Values{"query": {`{ viewer { id } }`}})(base, token)
 			req.Header.Set("Connection", "Upgrade")
 			req.Header.Set("Upgrade", "websocket")
 			return req
-		}, 400, resolvers.LimitMethod},
+		}, 400, graphqlapi.LimitMethod},
 		{"body not JSON (not echoed back)", gqlPost("application/json", strings.NewReader(`query=`+echoMarker)), 400, ""},
 		{"trailing bytes after the body (not echoed back)", gqlPost("application/json", strings.NewReader(`{"query":"{ __typename }"} `+echoMarker)), 400, ""},
 		{"a second JSON object after the first", gqlPost("application/json", strings.NewReader(`{"query":"{ __typename }"}{"query":`+jsonOf(mutation)+`}`)), 400, ""},
 		{"batched array body", gqlPost("application/json", strings.NewReader(`[{"query":`+jsonOf(mutation)+`},{"query":"{ viewer { id } }"}]`)), 400, ""},
-		{"PUT", gqlMethod(http.MethodPut), 405, resolvers.LimitMethod},
-		{"DELETE", gqlMethod(http.MethodDelete), 405, resolvers.LimitMethod},
-		{"PATCH", gqlMethod(http.MethodPatch), 405, resolvers.LimitMethod},
+		{"PUT", gqlMethod(http.MethodPut), 405, graphqlapi.LimitMethod},
+		{"DELETE", gqlMethod(http.MethodDelete), 405, graphqlapi.LimitMethod},
+		{"PATCH", gqlMethod(http.MethodPatch), 405, graphqlapi.LimitMethod},
 		{"body over 64 KiB", gqlPost("application/json", bytes.NewReader(bigBody(65<<10))), 413, "body"},
 		{"chunked body over 64 KiB, no Content-Length", chunked(bigBody(65 << 10)), 413, "body"},
 		{"unknown argument gets no suggestion", gqlJSON(`{ pendingFields(limt: 1) { key } }`), 422, ""},
@@ -227,10 +227,10 @@ func TestHostileGraphQL(t *testing.T) {
 		t.Fatalf("control: with introspection on, suggestions stay (else the check above proves nothing): %s", r.Raw)
 	}
 	d.tryHostile(t, tally, dtoken, []hostileRequest{
-		{"depth 5 in plain fields", gqlJSON(`mutation { updateProfile(input: { company: "Deep" }) { viewer { pendingFields { options { value } } } } }`), 422, resolvers.LimitDepth},
+		{"depth 5 in plain fields", gqlJSON(`mutation { updateProfile(input: { company: "Deep" }) { viewer { pendingFields { options { value } } } } }`), 422, graphqlapi.LimitDepth},
 		{"depth 5 through named and inline fragments", gqlJSON(`mutation { updateProfile(input: { company: "Deep" }) { ...P } }
 			fragment P on UpdateProfilePayload { viewer { ... on Viewer { pendingFields { ...O } } } }
-			fragment O on ProfileField { options { value } }`), 422, resolvers.LimitDepth},
+			fragment O on ProfileField { options { value } }`), 422, graphqlapi.LimitDepth},
 	})
 
 	figures.Report(t, "hostile GraphQL: %d tried, %d reached a resolver", tally.tried, tally.reached)
@@ -290,8 +290,8 @@ func TestConfigGraphQLLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GraphQLMaxDepth != resolvers.DefaultMaxDepth || c.GraphQLMaxAliases != resolvers.DefaultMaxAliases ||
-		c.GraphQLMaxComplexity != resolvers.DefaultComplexityLimit || c.GraphQLMaxTokens != resolvers.DefaultParserTokenLimit {
+	if c.GraphQLMaxDepth != graphqlapi.DefaultMaxDepth || c.GraphQLMaxAliases != graphqlapi.DefaultMaxAliases ||
+		c.GraphQLMaxComplexity != graphqlapi.DefaultComplexityLimit || c.GraphQLMaxTokens != graphqlapi.DefaultParserTokenLimit {
 		t.Fatalf("defaults: %+v", c)
 	}
 	c, err = loadConfig(envOf(map[string]string{"GRAPHQL_MAX_DEPTH": "6", "GRAPHQL_MAX_TOKENS": "500"}))

@@ -29,12 +29,12 @@ import (
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/funnel"
+	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/promptcount"
 	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/redisconn"
-	"github.com/progressive-profiling/bff/resolvers"
 	"github.com/progressive-profiling/bff/userlock"
 )
 
@@ -206,7 +206,7 @@ func loadRules(path string) (*profiling.Rules, error) {
 		}
 		name, data = path, b
 	}
-	return profiling.ParseRules(name, data, resolvers.ProfileInputSchema())
+	return profiling.ParseRules(name, data, graphqlapi.ProfileInputSchema())
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

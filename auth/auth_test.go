@@ -221,7 +221,7 @@ func TestMiddleware(t *testing.T) {
 	v := newTestVerifier(t, ks)
 	var reached atomic.Int64
 	var seen string
-	h := Middleware(v, discardLogger(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Middleware(v, discardLogger(), refuseForTest, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
 		if p, ok := PrincipalFrom(r.Context()); ok {
 			seen = p.UserID
@@ -273,3 +273,14 @@ func TestMiddleware(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// refusal is the body refuseForTest writes: what the service's GraphQL
+// endpoint writes is its own business; the middleware must only hand every
+// refusal to it, with the challenge headers set.
+const refusal = `{"errors":[{"message":"refused","extensions":{"code":"UNAUTHENTICATED"}}]}`
+
+func refuseForTest(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte(refusal))
+}

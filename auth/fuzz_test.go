@@ -54,7 +54,7 @@ func FuzzMiddleware(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		h := Middleware(fx.v, discardLogger(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		h := Middleware(fx.v, discardLogger(), refuseForTest, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 			t.Errorf("header %q reached the API", header)
 		}))
 		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)

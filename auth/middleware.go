@@ -14,7 +14,10 @@ import (
 // example). A request with a header that does not hold a valid bearer token
 // is answered 401 with a WWW-Authenticate challenge (RFC 6750) and never
 // reaches the API, so no resolver or upstream call ever sees a bad token.
-func Middleware(v *Verifier, log *slog.Logger, next http.Handler) http.Handler {
+//
+// refuse writes the refusal's status and body (the GraphQL endpoint's
+// UNAUTHENTICATED error) after Middleware has set the challenge headers.
+func Middleware(v *Verifier, log *slog.Logger, refuse func(http.ResponseWriter), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Values("Authorization")
 		if len(header) == 0 {
@@ -25,13 +28,13 @@ func Middleware(v *Verifier, log *slog.Logger, next http.Handler) http.Handler {
 		// refused without decoding a byte of it.
 		if len(header) > 1 || len(header[0]) > MaxTokenBytes+len("Bearer ") {
 			v.refused.WithLabelValues(ReasonHeader).Inc()
-			refuse(w, `Bearer error="invalid_request", error_description="malformed Authorization header"`)
+			challenge(w, refuse, `Bearer error="invalid_request", error_description="malformed Authorization header"`)
 			return
 		}
 		scheme, token, ok := strings.Cut(header[0], " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			v.refused.WithLabelValues(ReasonHeader).Inc()
-			refuse(w, `Bearer error="invalid_request", error_description="expected a Bearer access token"`)
+			challenge(w, refuse, `Bearer error="invalid_request", error_description="expected a Bearer access token"`)
 			return
 		}
 		p, err := v.Verify(r.Context(), strings.TrimSpace(token))
@@ -50,21 +53,16 @@ func Middleware(v *Verifier, log *slog.Logger, next http.Handler) http.Handler {
 					slog.String("claim", mismatch.Claim), slog.String("expected", mismatch.Expected),
 					slog.Any("token_has", mismatch.Got))
 			}
-			refuse(w, `Bearer error="invalid_token", error_description="the access token is invalid or expired"`)
+			challenge(w, refuse, `Bearer error="invalid_token", error_description="the access token is invalid or expired"`)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
 }
 
-// refusal is a GraphQL-shaped body, so clients that only read JSON errors
-// still see the code they branch on.
-const refusal = `{"errors":[{"message":"The access token is missing, invalid or expired.","extensions":{"code":"UNAUTHENTICATED"}}]}`
-
-func refuse(w http.ResponseWriter, challenge string) {
-	w.Header().Set("WWW-Authenticate", challenge)
-	w.Header().Set("Content-Type", "application/json")
+// challenge sets the RFC 6750 challenge and hands the body to refuse.
+func challenge(w http.ResponseWriter, refuse func(http.ResponseWriter), value string) {
+	w.Header().Set("WWW-Authenticate", value)
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusUnauthorized)
-	_, _ = w.Write([]byte(refusal))
+	refuse(w)
 }

@@ -139,7 +139,7 @@ func TestMiddlewareCountsHeaderRefusalsWithoutParsing(t *testing.T) {
 	ks.addKey(t, "k1")
 	v := newTestVerifier(t, ks)
 	fetches := ks.fetches.Load()
-	h := Middleware(v, discardLogger(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := Middleware(v, discardLogger(), refuseForTest, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		t.Error("a refused request reached the API")
 	}))
 	for _, header := range []string{"Bearer " + strings.Repeat("a.", 3000) + "a", "Basic x", "Bearer"} {

@@ -12,6 +12,10 @@ import (
 // Conversions from the domain's types to the API's. Each is mechanical: no
 // decision about the profile is made here.
 
+// ContextInputField is UpdateProfileInput's field that carries the
+// interaction context rather than an answer.
+const ContextInputField = "context"
+
 // splitContext separates UpdateProfileInput's interaction context and its
 // answers by key from the typed answers. gqlgen hands over each present
 // field as a pointer (nil for an explicit null); absent fields are simply
@@ -22,7 +26,7 @@ func splitContext(input map[string]any) (string, profiling.Answers) {
 	var byKey []profiling.KeyedAnswer
 	for k, v := range input {
 		switch k {
-		case contextInputField:
+		case ContextInputField:
 			interaction, _ = derefAny(v).(string)
 		case answersInputField:
 			list, _ := v.([]model.AnswerInput)

@@ -1,7 +1,8 @@
-// Package resolvers is the GraphQL layer: it takes the principal from the
-// request context, asks the profiling domain, and converts the answer to the
-// API's types. Business rules live in the rules file and the profiling
-// package, never here.
+// Package resolvers holds the GraphQL resolvers: they take the principal
+// from the request context, ask the profiling domain, and convert the
+// answer to the API's types. Business rules live in the rules file and the
+// profiling package, never here; the endpoint around them (transports,
+// limits, error presentation) is package graphqlapi.
 package resolvers
 
 import (
@@ -18,6 +19,29 @@ import (
 type Resolver struct {
 	service *profiling.Service
 	log     *slog.Logger
+}
+
+// New returns the root resolver over svc.
+func New(svc *profiling.Service, log *slog.Logger) *Resolver {
+	return &Resolver{service: svc, log: log}
+}
+
+// WithRequestMemo returns a context in which the request's resolvers read
+// the user at most once and record whether an answer came from a stale
+// copy (see StaleRead). The endpoint installs one per request.
+func WithRequestMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, memoKey{}, &requestMemo{})
+}
+
+// StaleRead reports whether any answer of the request came from a stale
+// copy of the user, and the oldest such copy's age.
+func StaleRead(ctx context.Context) (age time.Duration, stale bool) {
+	memo, _ := ctx.Value(memoKey{}).(*requestMemo)
+	if memo == nil {
+		return 0, false
+	}
+	info, stale := memo.staleRead()
+	return info.Age, stale
 }
 
 // viewerProfile returns the signed-in user's profile, loading it at most once

@@ -1,4 +1,4 @@
-package resolvers
+package graphqlapi
 
 import (
 	"encoding/json"

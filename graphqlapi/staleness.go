@@ -1,10 +1,12 @@
-package resolvers
+package graphqlapi
 
 import (
 	"context"
 	"math"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // staleExtension flags a response built from a copy of the user that the
@@ -28,15 +30,11 @@ func (staleExtension) InterceptResponse(ctx context.Context, next graphql.Respon
 	if resp == nil {
 		return nil
 	}
-	memo, _ := ctx.Value(memoKey{}).(*requestMemo)
-	if memo == nil {
-		return resp
-	}
-	if info, stale := memo.staleRead(); stale {
+	if age, stale := resolvers.StaleRead(ctx); stale {
 		if resp.Extensions == nil {
 			resp.Extensions = map[string]any{}
 		}
-		resp.Extensions["stale"] = map[string]any{"ageSeconds": int64(math.Ceil(info.Age.Seconds()))}
+		resp.Extensions["stale"] = map[string]any{"ageSeconds": int64(math.Ceil(age.Seconds()))}
 	}
 	return resp
 }

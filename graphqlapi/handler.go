@@ -1,4 +1,4 @@
-package resolvers
+package graphqlapi
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/progressive-profiling/bff/graph"
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/resolvers"
 )
 
 // HandlerOptions tune the GraphQL endpoint.
@@ -80,7 +81,7 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		o.Logger = slog.Default()
 	}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
-		Resolvers: &Resolver{service: svc, log: o.Logger},
+		Resolvers: resolvers.New(svc, o.Logger),
 	}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -109,8 +110,7 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 
 	return capBody(metrics, o.MaxBodyBytes, transportGuard(metrics, o.ParserTokenLimit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), memoKey{}, &requestMemo{})
-		srv.ServeHTTP(w, r.WithContext(ctx))
+		srv.ServeHTTP(w, r.WithContext(resolvers.WithRequestMemo(r.Context())))
 	})))
 }
 
@@ -120,7 +120,7 @@ func ProfileInputSchema() profiling.InputSchema {
 	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
 	accepted := profiling.InputSchema{}
 	for _, f := range schema.Types["UpdateProfileInput"].Fields {
-		if f.Name == contextInputField {
+		if f.Name == resolvers.ContextInputField {
 			continue
 		}
 		switch f.Type.Name() {
@@ -132,6 +132,3 @@ func ProfileInputSchema() profiling.InputSchema {
 	}
 	return accepted
 }
-
-// contextInputField is UpdateProfileInput's one field that is not an answer.
-const contextInputField = "context"

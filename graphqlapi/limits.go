@@ -1,4 +1,4 @@
-package resolvers
+package graphqlapi
 
 import (
 	"bytes"
@@ -262,26 +262,26 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 		case http.MethodGet:
 			if r.Header.Get("Upgrade") != "" { // gqlgen would say "transport not supported", without a code
 				m.refused.WithLabelValues(LimitMethod).Inc()
-				writeRefusal(w, http.StatusBadRequest, limitError(LimitMethod, 0,
+				WriteError(w, http.StatusBadRequest, limitError(LimitMethod, 0,
 					"This endpoint offers no WebSocket transport; send GraphQL with POST."))
 				return
 			}
 			if op := getOperation(r, tokenLimit); op != "" && op != ast.Query {
 				m.refused.WithLabelValues(LimitMethod).Inc()
 				w.Header().Set("Allow", http.MethodPost)
-				writeRefusal(w, http.StatusMethodNotAllowed, limitError(LimitMethod, 0,
+				WriteError(w, http.StatusMethodNotAllowed, limitError(LimitMethod, 0,
 					"A %s must be sent with POST and a JSON body, not GET.", op))
 				return
 			}
 		case http.MethodPost:
 			if mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mediaType != "application/json" {
 				m.refused.WithLabelValues(LimitContentType).Inc()
-				writeRefusal(w, http.StatusBadRequest, limitError(LimitContentType, 0,
+				WriteError(w, http.StatusBadRequest, limitError(LimitContentType, 0,
 					"A GraphQL POST must have Content-Type: application/json."))
 				return
 			}
 			if !oneJSONValue(r) {
-				writeRefusal(w, http.StatusBadRequest, &gqlerror.Error{
+				WriteError(w, http.StatusBadRequest, &gqlerror.Error{
 					Message:    bodyShape + ", and nothing after it.",
 					Extensions: map[string]any{"code": errcode.ValidationFailed},
 				})
@@ -290,7 +290,7 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 		default:
 			m.refused.WithLabelValues(LimitMethod).Inc()
 			w.Header().Set("Allow", "GET, POST")
-			writeRefusal(w, http.StatusMethodNotAllowed, limitError(LimitMethod, 0,
+			WriteError(w, http.StatusMethodNotAllowed, limitError(LimitMethod, 0,
 				"Send GraphQL with POST (or GET for queries), not %s.", r.Method))
 			return
 		}
@@ -330,7 +330,7 @@ func oneJSONValue(r *http.Request) bool {
 func capBody(m *endpointMetrics, max int64, next http.Handler) http.Handler {
 	tooLarge := func(w http.ResponseWriter) {
 		m.refused.WithLabelValues(LimitBody).Inc()
-		writeRefusal(w, http.StatusRequestEntityTooLarge, limitError(LimitBody, int(max),
+		WriteError(w, http.StatusRequestEntityTooLarge, limitError(LimitBody, int(max),
 			"The request body is larger than %d bytes, the body size limit.", max))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -346,7 +346,7 @@ func capBody(m *endpointMetrics, max int64, next http.Handler) http.Handler {
 				tooLarge(w)
 				return
 			case err != nil: // the client went away or stalled past ReadTimeout
-				writeRefusal(w, http.StatusBadRequest, &gqlerror.Error{
+				WriteError(w, http.StatusBadRequest, &gqlerror.Error{
 					Message:    "The request body could not be read.",
 					Extensions: map[string]any{"code": errcode.ValidationFailed},
 				})
@@ -374,12 +374,6 @@ func getOperation(r *http.Request, tokenLimit int) ast.Operation {
 		return op.Operation
 	}
 	return ""
-}
-
-func writeRefusal(w http.ResponseWriter, status int, err *gqlerror.Error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": gqlerror.List{err}})
 }
 
 // presentLimits finishes the presentation of errors for the limits: the
