@@ -29,6 +29,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	FieldExplanation() FieldExplanationResolver
 	Mutation() MutationResolver
 	ProfileField() ProfileFieldResolver
 	ProfileValue() ProfileValueResolver
@@ -40,39 +41,74 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	FieldExplanation struct {
+		CollectedAt                func(childComplexity int) int
+		CollectedInContext         func(childComplexity int) int
+		CollectedInStage           func(childComplexity int) int
+		CollectedUnderRulesVersion func(childComplexity int) int
+		Explanation                func(childComplexity int) int
+		FalseStages                func(childComplexity int) int
+		Key                        func(childComplexity int) int
+		Label                      func(childComplexity int) int
+		Pending                    func(childComplexity int) int
+		SkipCount                  func(childComplexity int) int
+		SkippedAt                  func(childComplexity int) int
+		SkippedUntil               func(childComplexity int) int
+		Source                     func(childComplexity int) int
+		Stage                      func(childComplexity int) int
+		Status                     func(childComplexity int) int
+	}
+
 	FieldOption struct {
 		Label func(childComplexity int) int
 		Value func(childComplexity int) int
 	}
 
 	Mutation struct {
+		PromptShown   func(childComplexity int, input model.PromptShownInput) int
+		RestoreFields func(childComplexity int, input model.RestoreFieldsInput) int
 		SkipFields    func(childComplexity int, input model.SkipFieldsInput) int
 		UpdateProfile func(childComplexity int, input map[string]any) int
 	}
 
 	ProfileField struct {
-		Key         func(childComplexity int) int
-		Label       func(childComplexity int) int
-		MaxLength   func(childComplexity int) int
-		MinLength   func(childComplexity int) int
-		Options     func(childComplexity int) int
-		Placeholder func(childComplexity int) int
-		Reason      func(childComplexity int) int
-		Required    func(childComplexity int) int
-		Stage       func(childComplexity int) int
-		Type        func(childComplexity int) int
+		ConsentText    func(childComplexity int) int
+		ConsentVersion func(childComplexity int) int
+		CurrentValue   func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Label          func(childComplexity int) int
+		MaxLength      func(childComplexity int) int
+		MinLength      func(childComplexity int) int
+		Options        func(childComplexity int) int
+		Placeholder    func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Required       func(childComplexity int) int
+		Stage          func(childComplexity int) int
+		Type           func(childComplexity int) int
 	}
 
 	ProfileValue struct {
 		CollectedAt        func(childComplexity int) int
 		CollectedInContext func(childComplexity int) int
 		CollectedInStage   func(childComplexity int) int
+		ConsentVersion     func(childComplexity int) int
+		Dismissed          func(childComplexity int) int
 		Key                func(childComplexity int) int
 		Known              func(childComplexity int) int
 		Label              func(childComplexity int) int
+		RulesVersion       func(childComplexity int) int
+		SkipCount          func(childComplexity int) int
+		SkippedUntil       func(childComplexity int) int
 		Source             func(childComplexity int) int
 		Type               func(childComplexity int) int
 		Value              func(childComplexity int) int
+	}
+
+	PromptShownPayload struct {
+		PendingFields func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+		Viewer        func(childComplexity int) int
 	}
 
 	Query struct {
@@ -104,6 +140,7 @@ type ComplexityRoot struct {
 		CreatedAt     func(childComplexity int) int
 		Email         func(childComplexity int) int
 		EmailVerified func(childComplexity int) int
+		Explain       func(childComplexity int, context *string) int
 		Field         func(childComplexity int, key string) int
 		Fields        func(childComplexity int) int
 		FirstName     func(childComplexity int) int
@@ -116,6 +153,7 @@ type ComplexityRoot struct {
 		Phone         func(childComplexity int) int
 		Picture       func(childComplexity int) int
 		Roles         func(childComplexity int) int
+		RulesVersion  func(childComplexity int) int
 		Stage         func(childComplexity int) int
 		Subscribed    func(childComplexity int) int
 		Title         func(childComplexity int) int
@@ -126,9 +164,28 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type FieldExplanationResolver interface {
+	Key(ctx context.Context, obj *profiling.Explanation) (string, error)
+	Label(ctx context.Context, obj *profiling.Explanation) (string, error)
+
+	Status(ctx context.Context, obj *profiling.Explanation) (model.FieldStatus, error)
+	Explanation(ctx context.Context, obj *profiling.Explanation) (string, error)
+	Stage(ctx context.Context, obj *profiling.Explanation) (*string, error)
+
+	Source(ctx context.Context, obj *profiling.Explanation) (*model.ValueSource, error)
+	CollectedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
+	CollectedInStage(ctx context.Context, obj *profiling.Explanation) (*string, error)
+	CollectedInContext(ctx context.Context, obj *profiling.Explanation) (*string, error)
+	CollectedUnderRulesVersion(ctx context.Context, obj *profiling.Explanation) (*string, error)
+	SkippedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
+	SkippedUntil(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
+	SkipCount(ctx context.Context, obj *profiling.Explanation) (int, error)
+}
 type MutationResolver interface {
 	UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error)
 	SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error)
+	RestoreFields(ctx context.Context, input model.RestoreFieldsInput) (*model.SkipFieldsPayload, error)
+	PromptShown(ctx context.Context, input model.PromptShownInput) (*model.PromptShownPayload, error)
 }
 type ProfileFieldResolver interface {
 	Key(ctx context.Context, obj *profiling.PendingField) (string, error)
@@ -139,6 +196,11 @@ type ProfileFieldResolver interface {
 	Placeholder(ctx context.Context, obj *profiling.PendingField) (*string, error)
 	MinLength(ctx context.Context, obj *profiling.PendingField) (*int, error)
 	MaxLength(ctx context.Context, obj *profiling.PendingField) (*int, error)
+
+	Kind(ctx context.Context, obj *profiling.PendingField) (model.PromptKind, error)
+	CurrentValue(ctx context.Context, obj *profiling.PendingField) (any, error)
+	ConsentText(ctx context.Context, obj *profiling.PendingField) (*string, error)
+	ConsentVersion(ctx context.Context, obj *profiling.PendingField) (*string, error)
 }
 type ProfileValueResolver interface {
 	Key(ctx context.Context, obj *profiling.Value) (string, error)
@@ -149,6 +211,10 @@ type ProfileValueResolver interface {
 	CollectedAt(ctx context.Context, obj *profiling.Value) (*time.Time, error)
 	CollectedInStage(ctx context.Context, obj *profiling.Value) (*string, error)
 	CollectedInContext(ctx context.Context, obj *profiling.Value) (*string, error)
+	RulesVersion(ctx context.Context, obj *profiling.Value) (*string, error)
+	ConsentVersion(ctx context.Context, obj *profiling.Value) (*string, error)
+
+	SkippedUntil(ctx context.Context, obj *profiling.Value) (*time.Time, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*profiling.Profile, error)
@@ -175,6 +241,7 @@ type ViewerResolver interface {
 	Fields(ctx context.Context, obj *profiling.Profile) ([]profiling.Value, error)
 	Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error)
 	PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error)
+	Explain(ctx context.Context, obj *profiling.Profile, context *string) ([]profiling.Explanation, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -195,6 +262,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "FieldExplanation.collectedAt":
+		if e.ComplexityRoot.FieldExplanation.CollectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.CollectedAt(childComplexity), true
+	case "FieldExplanation.collectedInContext":
+		if e.ComplexityRoot.FieldExplanation.CollectedInContext == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.CollectedInContext(childComplexity), true
+	case "FieldExplanation.collectedInStage":
+		if e.ComplexityRoot.FieldExplanation.CollectedInStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.CollectedInStage(childComplexity), true
+	case "FieldExplanation.collectedUnderRulesVersion":
+		if e.ComplexityRoot.FieldExplanation.CollectedUnderRulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.CollectedUnderRulesVersion(childComplexity), true
+	case "FieldExplanation.explanation":
+		if e.ComplexityRoot.FieldExplanation.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Explanation(childComplexity), true
+	case "FieldExplanation.falseStages":
+		if e.ComplexityRoot.FieldExplanation.FalseStages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.FalseStages(childComplexity), true
+	case "FieldExplanation.key":
+		if e.ComplexityRoot.FieldExplanation.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Key(childComplexity), true
+	case "FieldExplanation.label":
+		if e.ComplexityRoot.FieldExplanation.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Label(childComplexity), true
+	case "FieldExplanation.pending":
+		if e.ComplexityRoot.FieldExplanation.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Pending(childComplexity), true
+	case "FieldExplanation.skipCount":
+		if e.ComplexityRoot.FieldExplanation.SkipCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.SkipCount(childComplexity), true
+	case "FieldExplanation.skippedAt":
+		if e.ComplexityRoot.FieldExplanation.SkippedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.SkippedAt(childComplexity), true
+	case "FieldExplanation.skippedUntil":
+		if e.ComplexityRoot.FieldExplanation.SkippedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.SkippedUntil(childComplexity), true
+	case "FieldExplanation.source":
+		if e.ComplexityRoot.FieldExplanation.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Source(childComplexity), true
+	case "FieldExplanation.stage":
+		if e.ComplexityRoot.FieldExplanation.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Stage(childComplexity), true
+	case "FieldExplanation.status":
+		if e.ComplexityRoot.FieldExplanation.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Status(childComplexity), true
+
 	case "FieldOption.label":
 		if e.ComplexityRoot.FieldOption.Label == nil {
 			break
@@ -208,6 +366,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldOption.Value(childComplexity), true
 
+	case "Mutation.promptShown":
+		if e.ComplexityRoot.Mutation.PromptShown == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_promptShown_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PromptShown(childComplexity, args["input"].(model.PromptShownInput)), true
+	case "Mutation.restoreFields":
+		if e.ComplexityRoot.Mutation.RestoreFields == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreFields_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreFields(childComplexity, args["input"].(model.RestoreFieldsInput)), true
 	case "Mutation.skipFields":
 		if e.ComplexityRoot.Mutation.SkipFields == nil {
 			break
@@ -231,12 +411,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpdateProfile(childComplexity, args["input"].(map[string]any)), true
 
+	case "ProfileField.consentText":
+		if e.ComplexityRoot.ProfileField.ConsentText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.ConsentText(childComplexity), true
+	case "ProfileField.consentVersion":
+		if e.ComplexityRoot.ProfileField.ConsentVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.ConsentVersion(childComplexity), true
+	case "ProfileField.currentValue":
+		if e.ComplexityRoot.ProfileField.CurrentValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.CurrentValue(childComplexity), true
 	case "ProfileField.key":
 		if e.ComplexityRoot.ProfileField.Key == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProfileField.Key(childComplexity), true
+	case "ProfileField.kind":
+		if e.ComplexityRoot.ProfileField.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.Kind(childComplexity), true
 	case "ProfileField.label":
 		if e.ComplexityRoot.ProfileField.Label == nil {
 			break
@@ -310,6 +514,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.CollectedInStage(childComplexity), true
+	case "ProfileValue.consentVersion":
+		if e.ComplexityRoot.ProfileValue.ConsentVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.ConsentVersion(childComplexity), true
+	case "ProfileValue.dismissed":
+		if e.ComplexityRoot.ProfileValue.Dismissed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.Dismissed(childComplexity), true
 	case "ProfileValue.key":
 		if e.ComplexityRoot.ProfileValue.Key == nil {
 			break
@@ -328,6 +544,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.Label(childComplexity), true
+	case "ProfileValue.rulesVersion":
+		if e.ComplexityRoot.ProfileValue.RulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.RulesVersion(childComplexity), true
+	case "ProfileValue.skipCount":
+		if e.ComplexityRoot.ProfileValue.SkipCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.SkipCount(childComplexity), true
+	case "ProfileValue.skippedUntil":
+		if e.ComplexityRoot.ProfileValue.SkippedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.SkippedUntil(childComplexity), true
 	case "ProfileValue.source":
 		if e.ComplexityRoot.ProfileValue.Source == nil {
 			break
@@ -346,6 +580,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.Value(childComplexity), true
+
+	case "PromptShownPayload.pendingFields":
+		if e.ComplexityRoot.PromptShownPayload.PendingFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromptShownPayload.PendingFields(childComplexity), true
+	case "PromptShownPayload.userErrors":
+		if e.ComplexityRoot.PromptShownPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromptShownPayload.UserErrors(childComplexity), true
+	case "PromptShownPayload.viewer":
+		if e.ComplexityRoot.PromptShownPayload.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromptShownPayload.Viewer(childComplexity), true
 
 	case "Query.pendingFields":
 		if e.ComplexityRoot.Query.PendingFields == nil {
@@ -452,6 +705,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.EmailVerified(childComplexity), true
+	case "Viewer.explain":
+		if e.ComplexityRoot.Viewer.Explain == nil {
+			break
+		}
+
+		args, err := ec.field_Viewer_explain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Viewer.Explain(childComplexity, args["context"].(*string)), true
 	case "Viewer.field":
 		if e.ComplexityRoot.Viewer.Field == nil {
 			break
@@ -534,6 +798,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Roles(childComplexity), true
+	case "Viewer.rulesVersion":
+		if e.ComplexityRoot.Viewer.RulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.RulesVersion(childComplexity), true
 	case "Viewer.stage":
 		if e.ComplexityRoot.Viewer.Stage == nil {
 			break
@@ -563,6 +833,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AnswerInput", ec.unmarshalInputAnswerInput),
+			graphql.NewInputUnmarshaler("PromptShownInput", ec.unmarshalInputPromptShownInput),
+			graphql.NewInputUnmarshaler("RestoreFieldsInput", ec.unmarshalInputRestoreFieldsInput),
 			graphql.NewInputUnmarshaler("SkipFieldsInput", ec.unmarshalInputSkipFieldsInput),
 			graphql.NewInputUnmarshaler("UpdateProfileInput", ec.unmarshalInputUpdateProfileInput),
 		)
@@ -690,9 +962,30 @@ type Mutation {
 
   """
   "Not now": the given fields are not asked again until the skip cool-down has
-  passed.
+  passed. The cool-down grows with each "not now" of the same field (the
+  rules' skipCooldown, times skipBackoff per repeat, up to skipCooldownMax);
+  answering the field resets it. With never: true, "never ask": the fields
+  are not asked again until the user answers them or restoreFields withdraws
+  it. A field already known, or skipped again within its cool-down, needs no
+  record and nothing is written.
   """
   skipFields("The fields to skip." input: SkipFieldsInput!): SkipFieldsPayload!
+
+  """
+  Withdraw a "never ask" (or a "not now"): the fields may be asked again at
+  once, e.g. from a privacy settings screen.
+  """
+  restoreFields("The fields to ask again." input: RestoreFieldsInput!): SkipFieldsPayload!
+
+  """
+  Report that the client showed a prompt of these fields (a non-empty
+  pendingFields answer). It counts against the question budget (the rules'
+  promptsPerDay and promptsPerWeek, across contexts) and the funnel metrics;
+  once a budget is spent pendingFields is empty until the window ends. Call
+  it once per prompt shown; an empty list counts nothing. Nothing is written
+  to the user.
+  """
+  promptShown("The prompt shown." input: PromptShownInput!): PromptShownPayload!
 }
 
 """
@@ -749,6 +1042,71 @@ type Viewer {
   field("A catalogue key, as in ProfileValue.key." key: String!): ProfileValue!
   "What to ask this user now; see Query.pendingFields."
   pendingFields(context: String, limit: Int): [ProfileField!]!
+  """
+  Why each catalogue field is or is not pending now in this context, in
+  catalogue order: the same evaluation as pendingFields, explained.
+  """
+  explain("Where the user is, as for pendingFields." context: String): [FieldExplanation!]!
+  "The version of the rules file in force (its version key), if it declares one."
+  rulesVersion: String
+}
+
+"Why a field is or is not pending now."
+enum FieldStatus {
+  "Pending now: asked for the first time."
+  PENDING
+  "Pending now: the user's answer is older than the field's reconfirmAfter."
+  RECONFIRM
+  "Pending now: the consent text's version changed since the answer."
+  CONSENT
+  "Known from the identity provider or an enrichment service (source says which); never asked."
+  KNOWN
+  "Answered by the user (collectedAt, collectedInStage, collectedInContext say when and where)."
+  ANSWERED
+  "\"Not now\": hidden until skippedUntil."
+  SKIPPED
+  "\"Never ask\": hidden until answered or restored."
+  DISMISSED
+  "The prompt already holds the most fields it may (maxFieldsPerPrompt); asked later."
+  OUTSIDE_PROMPT_LIMIT
+  "The question budget (promptsPerDay, promptsPerWeek) is spent; nothing is asked until the window ends."
+  OVER_BUDGET
+  "No stage that lists the field holds now (falseStages names them)."
+  NO_STAGE
+}
+
+"Why one catalogue field is or is not pending now."
+type FieldExplanation {
+  "The field's key."
+  key: String!
+  "The field's label."
+  label: String!
+  "Whether the field is in pendingFields now."
+  pending: Boolean!
+  "Why it is or is not pending."
+  status: FieldStatus!
+  "The same in words, for people."
+  explanation: String!
+  "The stage that asks (or would ask) it now, if any."
+  stage: String
+  "Stages that list the field whose conditions were false for this user and context."
+  falseStages: [String!]!
+  "Where the known value came from, when known."
+  source: ValueSource
+  "When this service collected the answer, if it did."
+  collectedAt: DateTime
+  "The stage the answer was collected in, if recorded."
+  collectedInStage: String
+  "The context the answer was collected in, if recorded."
+  collectedInContext: String
+  "The rules version the answer was collected under, if recorded."
+  collectedUnderRulesVersion: String
+  "When the last \"not now\" or \"never ask\" was recorded."
+  skippedAt: DateTime
+  "When the \"not now\" cool-down ends."
+  skippedUntil: DateTime
+  "How many \"not now\"s in a row the field has had."
+  skipCount: Int!
 }
 
 "Where a known profile value came from."
@@ -781,6 +1139,16 @@ type ProfileValue {
   collectedInStage: String
   "The interaction context in which the answer was collected, when known."
   collectedInContext: String
+  "The rules version the answer was collected under, when recorded."
+  rulesVersion: String
+  "The consent version the answer agreed to, for a consent field, when recorded."
+  consentVersion: String
+  "How many \"not now\"s in a row the field has had (0 when none)."
+  skipCount: Int!
+  "When the \"not now\" cool-down ends; null when not skipped or dismissed."
+  skippedUntil: DateTime
+  "Whether the user chose \"never ask\" for this field."
+  dismissed: Boolean!
 }
 
 "The kind of input a field takes; clients pick a widget from it."
@@ -828,6 +1196,24 @@ type ProfileField {
   stage: String!
   "Why it is asked now, for the user, e.g. \"Asked on your second visit\"."
   reason: String!
+  "Why the field is asked: for the first time, to re-confirm a value, or for a new consent version."
+  kind: PromptKind!
+  "The value known now, to prefill, when kind is RECONFIRM or CONSENT; null otherwise."
+  currentValue: FieldValue
+  "For a consent field: the text the answer agrees to. Show it next to the input."
+  consentText: String
+  "For a consent field: the version of consentText, recorded with the answer."
+  consentVersion: String
+}
+
+"Why a field is asked."
+enum PromptKind {
+  "Not known yet."
+  ASK
+  "Known from the user's earlier answer, which is older than the field's reconfirmAfter: \"Is this still right?\". Sending the same value confirms it."
+  RECONFIRM
+  "The consent text changed since the user's answer: ask again, showing consentText."
+  CONSENT
 }
 
 """
@@ -893,6 +1279,34 @@ input SkipFieldsInput {
   keys: [String!]!
   "Where the user skipped them, e.g. \"article\"."
   context: String
+  "True: \"never ask\" rather than \"not now\"."
+  never: Boolean
+}
+
+"Fields to ask again."
+input RestoreFieldsInput {
+  "Keys of the fields, as in ProfileField.key."
+  keys: [String!]!
+  "Where the user asked for it, e.g. \"settings\"."
+  context: String
+}
+
+"A prompt the client showed."
+input PromptShownInput {
+  "Keys of the fields shown, as in ProfileField.key."
+  keys: [String!]!
+  "Where the prompt was shown, e.g. \"article\"."
+  context: String
+}
+
+"The result of promptShown."
+type PromptShownPayload {
+  "The viewer."
+  viewer: Viewer
+  "What to ask next in the input's context, with this prompt counted."
+  pendingFields: [ProfileField!]!
+  "Every problem with the input; empty when the prompt was counted."
+  userErrors: [UserError!]!
 }
 
 "The result of skipFields."
@@ -947,6 +1361,42 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_FieldExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_FieldExplanation_key(ctx, field)
+	case "label":
+		return ec.fieldContext_FieldExplanation_label(ctx, field)
+	case "pending":
+		return ec.fieldContext_FieldExplanation_pending(ctx, field)
+	case "status":
+		return ec.fieldContext_FieldExplanation_status(ctx, field)
+	case "explanation":
+		return ec.fieldContext_FieldExplanation_explanation(ctx, field)
+	case "stage":
+		return ec.fieldContext_FieldExplanation_stage(ctx, field)
+	case "falseStages":
+		return ec.fieldContext_FieldExplanation_falseStages(ctx, field)
+	case "source":
+		return ec.fieldContext_FieldExplanation_source(ctx, field)
+	case "collectedAt":
+		return ec.fieldContext_FieldExplanation_collectedAt(ctx, field)
+	case "collectedInStage":
+		return ec.fieldContext_FieldExplanation_collectedInStage(ctx, field)
+	case "collectedInContext":
+		return ec.fieldContext_FieldExplanation_collectedInContext(ctx, field)
+	case "collectedUnderRulesVersion":
+		return ec.fieldContext_FieldExplanation_collectedUnderRulesVersion(ctx, field)
+	case "skippedAt":
+		return ec.fieldContext_FieldExplanation_skippedAt(ctx, field)
+	case "skippedUntil":
+		return ec.fieldContext_FieldExplanation_skippedUntil(ctx, field)
+	case "skipCount":
+		return ec.fieldContext_FieldExplanation_skipCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldExplanation", field.Name)
+}
+
 func (ec *executionContext) childFields_FieldOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "value":
@@ -979,6 +1429,14 @@ func (ec *executionContext) childFields_ProfileField(ctx context.Context, field 
 		return ec.fieldContext_ProfileField_stage(ctx, field)
 	case "reason":
 		return ec.fieldContext_ProfileField_reason(ctx, field)
+	case "kind":
+		return ec.fieldContext_ProfileField_kind(ctx, field)
+	case "currentValue":
+		return ec.fieldContext_ProfileField_currentValue(ctx, field)
+	case "consentText":
+		return ec.fieldContext_ProfileField_consentText(ctx, field)
+	case "consentVersion":
+		return ec.fieldContext_ProfileField_consentVersion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProfileField", field.Name)
 }
@@ -1003,8 +1461,30 @@ func (ec *executionContext) childFields_ProfileValue(ctx context.Context, field 
 		return ec.fieldContext_ProfileValue_collectedInStage(ctx, field)
 	case "collectedInContext":
 		return ec.fieldContext_ProfileValue_collectedInContext(ctx, field)
+	case "rulesVersion":
+		return ec.fieldContext_ProfileValue_rulesVersion(ctx, field)
+	case "consentVersion":
+		return ec.fieldContext_ProfileValue_consentVersion(ctx, field)
+	case "skipCount":
+		return ec.fieldContext_ProfileValue_skipCount(ctx, field)
+	case "skippedUntil":
+		return ec.fieldContext_ProfileValue_skippedUntil(ctx, field)
+	case "dismissed":
+		return ec.fieldContext_ProfileValue_dismissed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProfileValue", field.Name)
+}
+
+func (ec *executionContext) childFields_PromptShownPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "viewer":
+		return ec.fieldContext_PromptShownPayload_viewer(ctx, field)
+	case "pendingFields":
+		return ec.fieldContext_PromptShownPayload_pendingFields(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PromptShownPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PromptShownPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SkipFieldsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1085,6 +1565,10 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_field(ctx, field)
 	case "pendingFields":
 		return ec.fieldContext_Viewer_pendingFields(ctx, field)
+	case "explain":
+		return ec.fieldContext_Viewer_explain(ctx, field)
+	case "rulesVersion":
+		return ec.fieldContext_Viewer_rulesVersion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -1205,6 +1689,34 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_promptShown_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PromptShownInput, error) {
+			return ec.unmarshalNPromptShownInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_restoreFields_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RestoreFieldsInput, error) {
+			return ec.unmarshalNRestoreFieldsInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐRestoreFieldsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_skipFields_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1266,6 +1778,20 @@ func (ec *executionContext) field_Query_pendingFields_args(ctx context.Context, 
 		return nil, err
 	}
 	args["limit"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Viewer_explain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "context",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["context"] = arg0
 	return args, nil
 }
 
@@ -1378,6 +1904,351 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _FieldExplanation_key(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().Key(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_label(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().Label(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_pending(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FieldExplanation_status(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FieldStatus) graphql.Marshaler {
+			return ec.marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "FieldStatus")
+}
+
+func (ec *executionContext) _FieldExplanation_explanation(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().Explanation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_stage(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().Stage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_falseStages(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_falseStages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FalseStages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_falseStages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_source(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueSource) graphql.Marshaler {
+			return ec.marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐValueSource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "ValueSource")
+}
+
+func (ec *executionContext) _FieldExplanation_collectedAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_collectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().CollectedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_collectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _FieldExplanation_collectedInStage(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_collectedInStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().CollectedInStage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_collectedInStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_collectedInContext(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_collectedInContext(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().CollectedInContext(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_collectedInContext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_collectedUnderRulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_collectedUnderRulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().CollectedUnderRulesVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_collectedUnderRulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_skippedAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_skippedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().SkippedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_skippedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _FieldExplanation_skippedUntil(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_skippedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().SkippedUntil(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_skippedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _FieldExplanation_skipCount(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_skipCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().SkipCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_skipCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "Int")
+}
 
 func (ec *executionContext) _FieldOption_value(ctx context.Context, field graphql.CollectedField, obj *profiling.Option) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1507,6 +2378,94 @@ func (ec *executionContext) fieldContext_Mutation_skipFields(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_skipFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restoreFields(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restoreFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestoreFields(ctx, fc.Args["input"].(model.RestoreFieldsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SkipFieldsPayload) graphql.Marshaler {
+			return ec.marshalNSkipFieldsPayload2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐSkipFieldsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restoreFields(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SkipFieldsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restoreFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_promptShown(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_promptShown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PromptShown(ctx, fc.Args["input"].(model.PromptShownInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PromptShownPayload) graphql.Marshaler {
+			return ec.marshalNPromptShownPayload2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_promptShown(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PromptShownPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_promptShown_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1752,6 +2711,98 @@ func (ec *executionContext) fieldContext_ProfileField_reason(_ context.Context, 
 	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProfileField_kind(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileField_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileField().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PromptKind) graphql.Marshaler {
+			return ec.marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileField_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "PromptKind")
+}
+
+func (ec *executionContext) _ProfileField_currentValue(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileField_currentValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileField().CurrentValue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOFieldValue2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileField_currentValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "FieldValue")
+}
+
+func (ec *executionContext) _ProfileField_consentText(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileField_consentText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileField().ConsentText(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileField_consentText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+}
+
+func (ec *executionContext) _ProfileField_consentVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileField_consentVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileField().ConsentVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileField_consentVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+}
+
 func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1957,6 +3008,217 @@ func (ec *executionContext) _ProfileValue_collectedInContext(ctx context.Context
 }
 func (ec *executionContext) fieldContext_ProfileValue_collectedInContext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+}
+
+func (ec *executionContext) _ProfileValue_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_rulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileValue().RulesVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_rulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+}
+
+func (ec *executionContext) _ProfileValue_consentVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_consentVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileValue().ConsentVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_consentVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+}
+
+func (ec *executionContext) _ProfileValue_skipCount(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_skipCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkipCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_skipCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProfileValue_skippedUntil(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_skippedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileValue().SkippedUntil(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_skippedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _ProfileValue_dismissed(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_dismissed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dismissed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_dismissed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PromptShownPayload_viewer(ctx context.Context, field graphql.CollectedField, obj *model.PromptShownPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromptShownPayload_viewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Viewer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PromptShownPayload_viewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromptShownPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PromptShownPayload_pendingFields(ctx context.Context, field graphql.CollectedField, obj *model.PromptShownPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromptShownPayload_pendingFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PendingFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.PendingField) graphql.Marshaler {
+			return ec.marshalNProfileField2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPendingFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromptShownPayload_pendingFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromptShownPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProfileField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PromptShownPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PromptShownPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromptShownPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromptShownPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromptShownPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -2881,6 +4143,73 @@ func (ec *executionContext) fieldContext_Viewer_pendingFields(ctx context.Contex
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_explain(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_explain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Viewer().Explain(ctx, obj, fc.Args["context"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.Explanation) graphql.Marshaler {
+			return ec.marshalNFieldExplanation2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplanationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_explain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldExplanation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Viewer_explain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_rulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RulesVersion(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_rulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -4012,8 +5341,8 @@ func UnmarshalAnswerInput(ctx context.Context, raw any) (model.AnswerInput, erro
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSkipFieldsInput(ctx context.Context, obj any) (model.SkipFieldsInput, error) {
-	var it model.SkipFieldsInput
+func (ec *executionContext) unmarshalInputPromptShownInput(ctx context.Context, obj any) (model.PromptShownInput, error) {
+	var it model.PromptShownInput
 	if obj == nil {
 		return it, nil
 	}
@@ -4044,6 +5373,111 @@ func (ec *executionContext) unmarshalInputSkipFieldsInput(ctx context.Context, o
 				return it, err
 			}
 			it.Context = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPromptShownInput unmarshals raw into the PromptShownInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPromptShownInput(ctx context.Context, raw any) (model.PromptShownInput, error) {
+	var out model.PromptShownInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PromptShownInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRestoreFieldsInput(ctx context.Context, obj any) (model.RestoreFieldsInput, error) {
+	var it model.RestoreFieldsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"keys", "context"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "keys":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keys"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Keys = data
+		case "context":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("context"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Context = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRestoreFieldsInput unmarshals raw into the RestoreFieldsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRestoreFieldsInput(ctx context.Context, raw any) (model.RestoreFieldsInput, error) {
+	var out model.RestoreFieldsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RestoreFieldsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSkipFieldsInput(ctx context.Context, obj any) (model.SkipFieldsInput, error) {
+	var it model.SkipFieldsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"keys", "context", "never"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "keys":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keys"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Keys = data
+		case "context":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("context"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Context = data
+		case "never":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("never"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Never = data
 		}
 	}
 	return it, nil
@@ -4161,6 +5595,122 @@ func UnmarshalUpdateProfileInput(ctx context.Context, raw any) (map[string]any, 
 
 // region    **************************** object.gotpl ****************************
 
+var fieldExplanationImplementors = []string{"FieldExplanation"}
+
+func (ec *executionContext) _FieldExplanation(ctx context.Context, sel ast.SelectionSet, obj *profiling.Explanation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fieldExplanationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FieldExplanation")
+		case "key":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_key(ctx, field, obj)
+				})
+		case "label":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_label(ctx, field, obj)
+				})
+		case "pending":
+			out.Values[i] = ec._FieldExplanation_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_status(ctx, field, obj)
+				})
+		case "explanation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_explanation(ctx, field, obj)
+				})
+		case "stage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_stage(ctx, field, obj)
+				})
+		case "falseStages":
+			out.Values[i] = ec._FieldExplanation_falseStages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_source(ctx, field, obj)
+				})
+		case "collectedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_collectedAt(ctx, field, obj)
+				})
+		case "collectedInStage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_collectedInStage(ctx, field, obj)
+				})
+		case "collectedInContext":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_collectedInContext(ctx, field, obj)
+				})
+		case "collectedUnderRulesVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_collectedUnderRulesVersion(ctx, field, obj)
+				})
+		case "skippedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_skippedAt(ctx, field, obj)
+				})
+		case "skippedUntil":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_skippedUntil(ctx, field, obj)
+				})
+		case "skipCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_skipCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var fieldOptionImplementors = []string{"FieldOption"}
 
 func (ec *executionContext) _FieldOption(ctx context.Context, sel ast.SelectionSet, obj *profiling.Option) graphql.Marshaler {
@@ -4228,6 +5778,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "skipFields":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_skipFields(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreFields":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restoreFields(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promptShown":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_promptShown(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -4318,6 +5882,30 @@ func (ec *executionContext) _ProfileField(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileField_kind(ctx, field, obj)
+				})
+		case "currentValue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileField_currentValue(ctx, field, obj)
+				})
+		case "consentText":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileField_consentText(ctx, field, obj)
+				})
+		case "consentVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileField_consentVersion(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4398,6 +5986,77 @@ func (ec *executionContext) _ProfileValue(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ProfileValue_collectedInContext(ctx, field, obj)
 				})
+		case "rulesVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileValue_rulesVersion(ctx, field, obj)
+				})
+		case "consentVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileValue_consentVersion(ctx, field, obj)
+				})
+		case "skipCount":
+			out.Values[i] = ec._ProfileValue_skipCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "skippedUntil":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileValue_skippedUntil(ctx, field, obj)
+				})
+		case "dismissed":
+			out.Values[i] = ec._ProfileValue_dismissed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var promptShownPayloadImplementors = []string{"PromptShownPayload"}
+
+func (ec *executionContext) _PromptShownPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PromptShownPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, promptShownPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PromptShownPayload")
+		case "viewer":
+			out.Values[i] = ec._PromptShownPayload_viewer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pendingFields":
+			out.Values[i] = ec._PromptShownPayload_pendingFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PromptShownPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4735,6 +6394,17 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_pendingFields(ctx, field, obj)
 				})
+		case "explain":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_explain(ctx, field, obj)
+				})
+		case "rulesVersion":
+			out.Values[i] = ec._Viewer_rulesVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5133,6 +6803,26 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNFieldExplanation2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplanation(ctx context.Context, sel ast.SelectionSet, v profiling.Explanation) graphql.Marshaler {
+	return ec._FieldExplanation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFieldExplanation2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplanationᚄ(ctx context.Context, sel ast.SelectionSet, v []profiling.Explanation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFieldExplanation2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplanation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNFieldOption2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐOption(ctx context.Context, sel ast.SelectionSet, v profiling.Option) graphql.Marshaler {
 	return ec._FieldOption(ctx, sel, &v)
 }
@@ -5151,6 +6841,16 @@ func (ec *executionContext) marshalNFieldOption2ᚕgithubᚗcomᚋprogressiveᚑ
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldStatus(ctx context.Context, v any) (model.FieldStatus, error) {
+	var res model.FieldStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldStatus(ctx context.Context, sel ast.SelectionSet, v model.FieldStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx context.Context, v any) (model.FieldType, error) {
@@ -5251,6 +6951,34 @@ func (ec *executionContext) marshalNProfileValue2ᚖgithubᚗcomᚋprogressive�
 		return graphql.Null
 	}
 	return ec._ProfileValue(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptKind(ctx context.Context, v any) (model.PromptKind, error) {
+	var res model.PromptKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptKind(ctx context.Context, sel ast.SelectionSet, v model.PromptKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPromptShownInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownInput(ctx context.Context, v any) (model.PromptShownInput, error) {
+	res, err := ec.unmarshalInputPromptShownInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPromptShownPayload2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownPayload(ctx context.Context, sel ast.SelectionSet, v *model.PromptShownPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PromptShownPayload!")
+		return graphql.Null
+	}
+	return ec._PromptShownPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRestoreFieldsInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐRestoreFieldsInput(ctx context.Context, v any) (model.RestoreFieldsInput, error) {
+	res, err := ec.unmarshalInputRestoreFieldsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSkipFieldsInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐSkipFieldsInput(ctx context.Context, v any) (model.SkipFieldsInput, error) {
@@ -5592,6 +7320,18 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
 	return res
 }
 

@@ -157,3 +157,14 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+func valueSource(v *profiling.Value) (*model.ValueSource, error) {
+	if !v.Known {
+		return nil, nil
+	}
+	s := model.ValueSource(v.Source)
+	if !s.IsValid() {
+		return nil, errUnmapped("source", v.Source)
+	}
+	return &s, nil
+}

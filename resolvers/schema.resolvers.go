@@ -14,6 +14,62 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
+func (r *fieldExplanationResolver) Key(ctx context.Context, obj *profiling.Explanation) (string, error) {
+	return obj.Field.Key, nil
+}
+
+func (r *fieldExplanationResolver) Label(ctx context.Context, obj *profiling.Explanation) (string, error) {
+	return obj.Field.Label, nil
+}
+
+func (r *fieldExplanationResolver) Status(ctx context.Context, obj *profiling.Explanation) (model.FieldStatus, error) {
+	st := model.FieldStatus(obj.Status)
+	if !st.IsValid() {
+		return "", errUnmapped("field status", obj.Status)
+	}
+	return st, nil
+}
+
+func (r *fieldExplanationResolver) Explanation(ctx context.Context, obj *profiling.Explanation) (string, error) {
+	return obj.Text, nil
+}
+
+func (r *fieldExplanationResolver) Stage(ctx context.Context, obj *profiling.Explanation) (*string, error) {
+	return optional(obj.Stage), nil
+}
+
+func (r *fieldExplanationResolver) Source(ctx context.Context, obj *profiling.Explanation) (*model.ValueSource, error) {
+	return valueSource(&obj.Value)
+}
+
+func (r *fieldExplanationResolver) CollectedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
+	return optionalTime(obj.Value.CollectedAt), nil
+}
+
+func (r *fieldExplanationResolver) CollectedInStage(ctx context.Context, obj *profiling.Explanation) (*string, error) {
+	return optional(obj.Value.Stage), nil
+}
+
+func (r *fieldExplanationResolver) CollectedInContext(ctx context.Context, obj *profiling.Explanation) (*string, error) {
+	return optional(obj.Value.Context), nil
+}
+
+func (r *fieldExplanationResolver) CollectedUnderRulesVersion(ctx context.Context, obj *profiling.Explanation) (*string, error) {
+	return optional(obj.Value.RulesVersion), nil
+}
+
+func (r *fieldExplanationResolver) SkippedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
+	return optionalTime(obj.Value.SkippedAt), nil
+}
+
+func (r *fieldExplanationResolver) SkippedUntil(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
+	return optionalTime(obj.Value.SkippedUntil), nil
+}
+
+func (r *fieldExplanationResolver) SkipCount(ctx context.Context, obj *profiling.Explanation) (int, error) {
+	return obj.Value.SkipCount, nil
+}
+
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error) {
 	userID, read, err := viewer(ctx)
 	if err != nil {
@@ -32,11 +88,39 @@ func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipField
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.service.Skip(ctx, userID, read, input.Keys, deref(input.Context))
+	skip := r.service.Skip
+	if input.Never != nil && *input.Never {
+		skip = r.service.Dismiss
+	}
+	out, err := skip(ctx, userID, read, input.Keys, deref(input.Context))
 	if err != nil {
 		return nil, err
 	}
 	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
+}
+
+func (r *mutationResolver) RestoreFields(ctx context.Context, input model.RestoreFieldsInput) (*model.SkipFieldsPayload, error) {
+	userID, read, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.service.Restore(ctx, userID, read, input.Keys, deref(input.Context))
+	if err != nil {
+		return nil, err
+	}
+	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
+}
+
+func (r *mutationResolver) PromptShown(ctx context.Context, input model.PromptShownInput) (*model.PromptShownPayload, error) {
+	userID, read, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.service.PromptShown(ctx, userID, read, input.Keys, deref(input.Context))
+	if err != nil {
+		return nil, err
+	}
+	return &model.PromptShownPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
 }
 
 func (r *profileFieldResolver) Key(ctx context.Context, obj *profiling.PendingField) (string, error) {
@@ -69,6 +153,32 @@ func (r *profileFieldResolver) MinLength(ctx context.Context, obj *profiling.Pen
 
 func (r *profileFieldResolver) MaxLength(ctx context.Context, obj *profiling.PendingField) (*int, error) {
 	return textBound(obj.Field, obj.Field.MaxLength), nil
+}
+
+func (r *profileFieldResolver) Kind(ctx context.Context, obj *profiling.PendingField) (model.PromptKind, error) {
+	k := model.PromptKind(obj.Kind)
+	if !k.IsValid() {
+		return "", errUnmapped("prompt kind", obj.Kind)
+	}
+	return k, nil
+}
+
+func (r *profileFieldResolver) CurrentValue(ctx context.Context, obj *profiling.PendingField) (any, error) {
+	return obj.Current, nil
+}
+
+func (r *profileFieldResolver) ConsentText(ctx context.Context, obj *profiling.PendingField) (*string, error) {
+	if obj.Field.Consent == nil {
+		return nil, nil
+	}
+	return &obj.Field.Consent.Text, nil
+}
+
+func (r *profileFieldResolver) ConsentVersion(ctx context.Context, obj *profiling.PendingField) (*string, error) {
+	if obj.Field.Consent == nil {
+		return nil, nil
+	}
+	return &obj.Field.Consent.Version, nil
 }
 
 func (r *profileValueResolver) Key(ctx context.Context, obj *profiling.Value) (string, error) {
@@ -104,6 +214,18 @@ func (r *profileValueResolver) CollectedInStage(ctx context.Context, obj *profil
 
 func (r *profileValueResolver) CollectedInContext(ctx context.Context, obj *profiling.Value) (*string, error) {
 	return optional(obj.Context), nil
+}
+
+func (r *profileValueResolver) RulesVersion(ctx context.Context, obj *profiling.Value) (*string, error) {
+	return optional(obj.RulesVersion), nil
+}
+
+func (r *profileValueResolver) ConsentVersion(ctx context.Context, obj *profiling.Value) (*string, error) {
+	return optional(obj.ConsentVersion), nil
+}
+
+func (r *profileValueResolver) SkippedUntil(ctx context.Context, obj *profiling.Value) (*time.Time, error) {
+	return optionalTime(obj.SkippedUntil), nil
 }
 
 func (r *queryResolver) Viewer(ctx context.Context) (*profiling.Profile, error) {
@@ -190,6 +312,14 @@ func (r *viewerResolver) PendingFields(ctx context.Context, obj *profiling.Profi
 	return obj.Pending(deref(context), limit)
 }
 
+func (r *viewerResolver) Explain(ctx context.Context, obj *profiling.Profile, context *string) ([]profiling.Explanation, error) {
+	return obj.Explain(deref(context))
+}
+
+func (r *Resolver) FieldExplanation() graph.FieldExplanationResolver {
+	return &fieldExplanationResolver{r}
+}
+
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) ProfileField() graph.ProfileFieldResolver { return &profileFieldResolver{r} }
@@ -201,9 +331,10 @@ func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
 
 type (
-	mutationResolver     struct{ *Resolver }
-	profileFieldResolver struct{ *Resolver }
-	profileValueResolver struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
-	viewerResolver       struct{ *Resolver }
+	fieldExplanationResolver struct{ *Resolver }
+	mutationResolver         struct{ *Resolver }
+	profileFieldResolver     struct{ *Resolver }
+	profileValueResolver     struct{ *Resolver }
+	queryResolver            struct{ *Resolver }
+	viewerResolver           struct{ *Resolver }
 )

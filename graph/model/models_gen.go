@@ -27,8 +27,34 @@ type AnswerInput struct {
 type Mutation struct {
 }
 
+// A prompt the client showed.
+type PromptShownInput struct {
+	// Keys of the fields shown, as in ProfileField.key.
+	Keys []string `json:"keys"`
+	// Where the prompt was shown, e.g. "article".
+	Context *string `json:"context,omitempty"`
+}
+
+// The result of promptShown.
+type PromptShownPayload struct {
+	// The viewer.
+	Viewer *profiling.Profile `json:"viewer,omitempty"`
+	// What to ask next in the input's context, with this prompt counted.
+	PendingFields []profiling.PendingField `json:"pendingFields"`
+	// Every problem with the input; empty when the prompt was counted.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // What a signed-in user's client can read.
 type Query struct {
+}
+
+// Fields to ask again.
+type RestoreFieldsInput struct {
+	// Keys of the fields, as in ProfileField.key.
+	Keys []string `json:"keys"`
+	// Where the user asked for it, e.g. "settings".
+	Context *string `json:"context,omitempty"`
 }
 
 // Fields the user chose not to answer now.
@@ -37,6 +63,8 @@ type SkipFieldsInput struct {
 	Keys []string `json:"keys"`
 	// Where the user skipped them, e.g. "article".
 	Context *string `json:"context,omitempty"`
+	// True: "never ask" rather than "not now".
+	Never *bool `json:"never,omitempty"`
 }
 
 // The result of skipFields.
@@ -68,6 +96,88 @@ type UserError struct {
 	Message string `json:"message"`
 	// A stable code for the client to branch on.
 	Code UserErrorCode `json:"code"`
+}
+
+// Why a field is or is not pending now.
+type FieldStatus string
+
+const (
+	// Pending now: asked for the first time.
+	FieldStatusPending FieldStatus = "PENDING"
+	// Pending now: the user's answer is older than the field's reconfirmAfter.
+	FieldStatusReconfirm FieldStatus = "RECONFIRM"
+	// Pending now: the consent text's version changed since the answer.
+	FieldStatusConsent FieldStatus = "CONSENT"
+	// Known from the identity provider or an enrichment service (source says which); never asked.
+	FieldStatusKnown FieldStatus = "KNOWN"
+	// Answered by the user (collectedAt, collectedInStage, collectedInContext say when and where).
+	FieldStatusAnswered FieldStatus = "ANSWERED"
+	// "Not now": hidden until skippedUntil.
+	FieldStatusSkipped FieldStatus = "SKIPPED"
+	// "Never ask": hidden until answered or restored.
+	FieldStatusDismissed FieldStatus = "DISMISSED"
+	// The prompt already holds the most fields it may (maxFieldsPerPrompt); asked later.
+	FieldStatusOutsidePromptLimit FieldStatus = "OUTSIDE_PROMPT_LIMIT"
+	// The question budget (promptsPerDay, promptsPerWeek) is spent; nothing is asked until the window ends.
+	FieldStatusOverBudget FieldStatus = "OVER_BUDGET"
+	// No stage that lists the field holds now (falseStages names them).
+	FieldStatusNoStage FieldStatus = "NO_STAGE"
+)
+
+var AllFieldStatus = []FieldStatus{
+	FieldStatusPending,
+	FieldStatusReconfirm,
+	FieldStatusConsent,
+	FieldStatusKnown,
+	FieldStatusAnswered,
+	FieldStatusSkipped,
+	FieldStatusDismissed,
+	FieldStatusOutsidePromptLimit,
+	FieldStatusOverBudget,
+	FieldStatusNoStage,
+}
+
+func (e FieldStatus) IsValid() bool {
+	switch e {
+	case FieldStatusPending, FieldStatusReconfirm, FieldStatusConsent, FieldStatusKnown, FieldStatusAnswered, FieldStatusSkipped, FieldStatusDismissed, FieldStatusOutsidePromptLimit, FieldStatusOverBudget, FieldStatusNoStage:
+		return true
+	}
+	return false
+}
+
+func (e FieldStatus) String() string {
+	return string(e)
+}
+
+func (e *FieldStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FieldStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FieldStatus", str)
+	}
+	return nil
+}
+
+func (e FieldStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FieldStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FieldStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // The kind of input a field takes; clients pick a widget from it.
@@ -129,6 +239,67 @@ func (e *FieldType) UnmarshalJSON(b []byte) error {
 }
 
 func (e FieldType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Why a field is asked.
+type PromptKind string
+
+const (
+	// Not known yet.
+	PromptKindAsk PromptKind = "ASK"
+	// Known from the user's earlier answer, which is older than the field's reconfirmAfter: "Is this still right?". Sending the same value confirms it.
+	PromptKindReconfirm PromptKind = "RECONFIRM"
+	// The consent text changed since the user's answer: ask again, showing consentText.
+	PromptKindConsent PromptKind = "CONSENT"
+)
+
+var AllPromptKind = []PromptKind{
+	PromptKindAsk,
+	PromptKindReconfirm,
+	PromptKindConsent,
+}
+
+func (e PromptKind) IsValid() bool {
+	switch e {
+	case PromptKindAsk, PromptKindReconfirm, PromptKindConsent:
+		return true
+	}
+	return false
+}
+
+func (e PromptKind) String() string {
+	return string(e)
+}
+
+func (e *PromptKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PromptKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PromptKind", str)
+	}
+	return nil
+}
+
+func (e PromptKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PromptKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PromptKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
