@@ -19,7 +19,7 @@ import (
 	"github.com/progressive-profiling/bff/internal/figures"
 )
 
-// The write allow-list (issue 4, point 3): whatever a signed-in user sends,
+// The write allow-list: whatever a signed-in user sends,
 // the only thing that may reach Auth0 is a PATCH of the catalogue's own
 // user_metadata keys and the service's bookkeeping object in app_metadata.
 // The expected shape is written out here, not read from the rules, so the

@@ -16,6 +16,7 @@ import (
 	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/redisconn"
+	"github.com/progressive-profiling/bff/telemetry"
 	"github.com/progressive-profiling/bff/userlock"
 )
 
@@ -69,10 +70,26 @@ type config struct {
 	GraphQLMaxAliases    int
 	GraphQLMaxComplexity int
 	GraphQLMaxTokens     int
+	// MetricsAddr is the internal listener of /metrics and /debug/pprof
+	// (METRICS_ADDR, host:port; default 127.0.0.1:9090): never the public
+	// port. "off" serves neither.
+	MetricsAddr string
+	// AccessLogUserID is how the access log names the user (ACCESS_LOG_USER_ID:
+	// hash, the default, or omit).
+	AccessLogUserID telemetry.UserIDMode
+	// MetricOperations is the allow-list of GraphQL operation names the
+	// latency histogram labels (GRAPHQL_METRIC_OPERATIONS, comma-separated);
+	// empty: the first telemetry.DefaultMaxOperations names seen.
+	MetricOperations []string
 	// Cache holds the CACHE_* settings (see cacheConfig); unset ones keep
 	// the cache package's defaults.
 	Cache cache.Config
 }
+
+// DefaultMetricsAddr is METRICS_ADDR's default: loopback, so /metrics and
+// /debug/pprof are reachable from the host (a sidecar, a node agent) and
+// never from the network unless an operator says so.
+const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // loadConfig reads the environment through getenv and reports every problem
 // at once, naming the variable.
@@ -210,6 +227,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if _, _, err := net.SplitHostPort(c.DevAuth0Addr); c.DevMode && err != nil {
 		problems = append(problems, fmt.Errorf("DEV_AUTH0_ADDR: %q is not host:port", c.DevAuth0Addr))
 	}
+	c.MetricsAddr = envOr(getenv, "METRICS_ADDR", DefaultMetricsAddr)
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "off" && err != nil {
+		problems = append(problems, fmt.Errorf("METRICS_ADDR: %q is not host:port (e.g. 127.0.0.1:9090) or off", c.MetricsAddr))
+	}
+	if c.AccessLogUserID, err = telemetry.ParseUserIDMode(strings.TrimSpace(getenv("ACCESS_LOG_USER_ID"))); err != nil {
+		problems = append(problems, fmt.Errorf("ACCESS_LOG_USER_ID: %q is not hash or omit", getenv("ACCESS_LOG_USER_ID")))
+	}
+	for _, name := range strings.Split(getenv("GRAPHQL_METRIC_OPERATIONS"), ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			c.MetricOperations = append(c.MetricOperations, name)
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -327,5 +356,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int("cache_local_copies", c.Cache.LocalCopies),
 		slog.Duration("lock_ttl", userlock.DefaultTTL), slog.Duration("lock_wait", userlock.DefaultWait),
 		slog.Duration("redis_timeout", redisconn.DefaultTimeout),
+		slog.String("metrics_addr", c.MetricsAddr), slog.String("access_log_user_id", string(c.AccessLogUserID)),
+		slog.Any("graphql_metric_operations", c.MetricOperations),
 	)
 }

@@ -36,9 +36,11 @@ type testEnv struct {
 	emu   *auth0emu.Server
 	redis *redistest.Server
 	url   string // the service's base URL
-	out   *syncbuf.Buffer
-	logs  *syncbuf.Buffer
-	stop  func() error
+	// internalURL is the internal listener's (METRICS_ADDR): /metrics, /debug/pprof.
+	internalURL string
+	out         *syncbuf.Buffer
+	logs        *syncbuf.Buffer
+	stop        func() error
 }
 
 type envOption func(map[string]string)
@@ -101,8 +103,14 @@ func testTenantWith(t *testing.T, cfg auth0emu.Config) (*auth0emu.Server, *redis
 
 // runService calls run with env as the whole environment and waits until it
 // prints its address.
+//
+// Unless env names one, the internal listener (METRICS_ADDR) takes a free
+// loopback port, so services running at once never share one.
 func runService(t *testing.T, env map[string]string) *testEnv {
 	t.Helper()
+	if _, ok := env["METRICS_ADDR"]; !ok {
+		env["METRICS_ADDR"] = "127.0.0.1:0"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &testEnv{t: t, out: &syncbuf.Buffer{}, logs: &syncbuf.Buffer{}}
 	done := make(chan error, 1)
@@ -128,10 +136,14 @@ func runService(t *testing.T, env map[string]string) *testEnv {
 		}
 	})
 	listening := regexp.MustCompile(`listening on (http://\S+)`)
+	internal := regexp.MustCompile(`metrics and pprof \(internal\) on (http://\S+)/metrics`)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listening.FindStringSubmatch(e.out.String()); m != nil {
 			e.url = m[1]
+			if m := internal.FindStringSubmatch(e.out.String()); m != nil {
+				e.internalURL = m[1]
+			}
 			return e
 		}
 		select {
@@ -275,7 +287,7 @@ type scrapedMetrics map[string]float64
 
 func (e *testEnv) scrapeMetrics(t *testing.T) scrapedMetrics {
 	t.Helper()
-	resp, err := http.Get(e.url + "/metrics")
+	resp, err := http.Get(e.internalURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 )
 
-// Helpers for the reliability tests (issue 4, points 5-8): several service
+// Helpers for the reliability tests: several service
 // instances over one emulator and one redis-server, and GraphQL calls that
 // may run on any goroutine.
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
 	"github.com/progressive-profiling/bff/auth"
@@ -29,7 +28,8 @@ type serverDeps struct {
 	verifier *auth.Verifier
 	// ready is /readyz's answer: status code and body (see readiness).
 	ready func(context.Context) (int, map[string]string)
-	// metrics is this instance's registry, served at /metrics.
+	// metrics is this instance's registry (served on the internal
+	// listener, METRICS_ADDR, not here).
 	metrics *prometheus.Registry
 	// devUsers are the seeded users with fresh tokens (dev mode only).
 	devUsers func() []devUser
@@ -61,7 +61,6 @@ func newServer(d serverDeps) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics, promhttp.HandlerOpts{Registry: d.metrics}))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()

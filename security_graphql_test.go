@@ -16,7 +16,7 @@ import (
 	"github.com/progressive-profiling/bff/internal/figures"
 )
 
-// Hostile GraphQL (issue 4, point 2): every limit is tried against the
+// Hostile GraphQL: every limit is tried against the
 // running service with a valid token, so a request that got through would
 // run resolvers and call Auth0. The proof that none did is the service's own
 // counter of root-field resolver entries, read off /metrics, and the

@@ -26,7 +26,7 @@ import (
 	"github.com/progressive-profiling/bff/internal/figures"
 )
 
-// The token attack matrix (issue 4, point 1): every token a test can forge
+// The token attack matrix: every token a test can forge
 // against the running service. Each bad one must get 401 with a challenge,
 // the same body as every other bad one (so nothing about the token, the
 // keys or the tenant leaks), and cause no call to Auth0's user API.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 
 	"github.com/progressive-profiling/bff/apq"
 	"github.com/progressive-profiling/bff/auth"
@@ -35,6 +36,7 @@ import (
 	"github.com/progressive-profiling/bff/promptcount"
 	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/redisconn"
+	"github.com/progressive-profiling/bff/telemetry"
 	"github.com/progressive-profiling/bff/userlock"
 )
 
@@ -58,42 +60,119 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("configuration:\n%w", err)
 	}
 	log := newLogger(cfg, stderr)
+	// go-redis logs through its own process-wide logger: from here on into
+	// this log, as JSON in production like every other line.
+	telemetry.RouteRedisLogs(log)
 	log.Info("configuration", "config", cfg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	rules, err := loadRules(cfg.RulesPath)
+	tracing, err := telemetry.NewTracing(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	rules = rules.WithConditionErrorHandler(func(e *profiling.ConditionError) {
+	defer func() {
+		// Flush the last spans, bounded: a collector that is gone must not
+		// hold the shutdown.
+		flushCtx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancelFlush()
+		if err := tracing.Shutdown(flushCtx); err != nil {
+			log.Warn("tracing: spans not flushed at shutdown", "error", err)
+		}
+	}()
+
+	a, err := assemble(ctx, cfg, log, tracing)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.ready.checkAuth0AtStartup(ctx); err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, a, stdout)
+}
+
+// app is the service assembled from its configuration: the HTTP handler
+// and what run needs around it.
+type app struct {
+	handler http.Handler
+	// metrics is the instance's registry, served on the internal listener.
+	metrics *prometheus.Registry
+	rules   *profiling.Rules
+	emu     *auth0emu.Server // dev mode's tenant, or nil
+	ready   *readiness
+	closers []func()
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// assemble builds every part of the service from cfg and wires them: the
+// rules, the tenant (dev mode's emulator, or AUTH0_DOMAIN), Redis and its
+// guard, the Auth0 store behind the cache, the write lock, the token
+// verifier, readiness and the HTTP handler. It decides nothing that cfg
+// has not decided. The caller closes the app, also after an error.
+func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *telemetry.Tracing) (a *app, err error) {
+	a = &app{}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if a.rules, err = loadRules(cfg.RulesPath); err != nil {
+		return a, err
+	}
+	a.rules = a.rules.WithConditionErrorHandler(func(e *profiling.ConditionError) {
 		log.Warn("stage condition failed at run time; stage skipped", "error", e)
 	})
 
-	var emu *auth0emu.Server
 	tenant, issuer := cfg.Auth0Domain, cfg.Issuer
 	if cfg.DevMode {
-		if emu, err = startDevEmulator(cfg); err != nil {
-			return err
+		if a.emu, err = startDevEmulator(cfg); err != nil {
+			return a, err
 		}
-		defer emu.Close()
-		tenant, issuer = emu.URL(), emu.UserIssuer()
+		a.closers = append(a.closers, func() { a.emu.Close() })
+		tenant, issuer = a.emu.URL(), a.emu.UserIssuer()
 	}
 	base, err := auth0store.TenantURL(tenant)
 	if err != nil {
-		return fmt.Errorf("AUTH0_DOMAIN: %w", err)
+		return a, fmt.Errorf("AUTH0_DOMAIN: %w", err)
 	}
 
 	rdb, closeRedis, err := redisconn.Connect(ctx, cfg.RedisURL)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return a, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	defer closeRedis()
+	a.closers = append(a.closers, func() { _ = closeRedis() })
+	if tracing.Enabled {
+		// A span per Redis command, without its arguments (cached profiles,
+		// lock tokens).
+		if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tracing.Provider), redisotel.WithDBStatement(false)); err != nil {
+			return a, fmt.Errorf("tracing redis: %w", err)
+		}
+	}
 	if cfg.EmbeddedRedis && !cfg.DevMode {
 		log.Warn("REDIS_EMBEDDED=true: in-process Redis; this instance's cache and per-user write lock are its own, so run exactly one instance")
 	}
 
+	// One registry per service instance: what /metrics shows, and what
+	// tests read off a running server.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = registry
+
 	store, err := auth0store.New(ctx, auth0store.Config{
+		// Every Management API call (and token fetch) is a client span of
+		// the request's trace, and sends its traceparent.
+		HTTPClient: &http.Client{
+			Timeout:   auth0store.DefaultTimeout,
+			Transport: auth0store.TracedTransport(http.DefaultTransport, tracing.Provider, tracing.Propagator),
+		},
+		Logger:       log,
+		Metrics:      registry,
 		Domain:       base,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
@@ -102,13 +181,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Budget: ratelimit.NewRedis(rdb, ratelimit.RedisOptions{}),
 	})
 	if err != nil {
-		return fmt.Errorf("auth0: %w", err)
+		return a, fmt.Errorf("auth0: %w", err)
 	}
-	// One registry per service instance: what /metrics shows, and what
-	// tests read off a running server.
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
 	// One guard (timeout and circuit breaker) for every user of Redis.
 	guard := redisconn.NewGuard(rdb, redisconn.GuardConfig{Logger: log, Metrics: registry})
 	cacheCfg := cfg.Cache
@@ -126,33 +200,57 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Metrics:     registry,
 	})
 	if err != nil {
-		return err
+		return a, err
 	}
 
-	ready := &readiness{
+	a.ready = &readiness{
 		redis: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		auth0: store.CheckCredentials,
 		keys:  verifier.KeysErr,
 		log:   log,
 	}
-	if err := ready.checkAuth0AtStartup(ctx); err != nil {
-		return err
-	}
-	registry.MustRegister(ready.degradedGauge())
+	registry.MustRegister(a.ready.degradedGauge())
 
-	handler := newServer(serverDeps{
+	a.handler = telemetry.Middleware(newServer(serverDeps{
 		cfg: cfg,
 		log: log,
-		service: profiling.NewService(rules, users, locks, time.Now).
+		service: profiling.NewService(a.rules, users, locks, time.Now).
 			WithPromptCounter(promptcount.New(rdb, guard, "", log)).
 			WithFunnel(funnel.New(registry)),
 		verifier: verifier,
-		ready:    ready.status,
+		ready:    a.ready.status,
 		metrics:  registry,
-		devUsers: devPlaygroundUsers(emu),
+		devUsers: devPlaygroundUsers(a.emu),
 		// Shared by every instance, so a hash registered on one runs on all.
 		persistedQueries: apq.New(rdb, apq.Options{}),
+	}), telemetry.HTTPOptions{
+		Log: log, Tracing: tracing, Metrics: registry,
+		UserID: cfg.AccessLogUserID, Operations: cfg.MetricOperations,
 	})
+	return a, nil
+}
+
+// serve listens, serves a's handler until ctx ends, then fails readiness,
+// waits ShutdownDelay and drains.
+func serve(ctx context.Context, cfg config, log *slog.Logger, a *app, stdout io.Writer) error {
+	handler, rules, emu, ready := a.handler, a.rules, a.emu, a.ready
+
+	// /metrics and /debug/pprof on their own, internal listener.
+	if cfg.MetricsAddr != "off" {
+		internalLn, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		internal := &http.Server{
+			Handler:           telemetry.InternalHandler(a.metrics),
+			ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { _ = internal.Serve(internalLn) }()
+		defer internal.Close()
+		fmt.Fprintf(stdout, "metrics and pprof (internal) on http://%s/metrics\n", internalLn.Addr())
+		log.Info("internal listener", "addr", internalLn.Addr().String(), "serves", "/metrics, /debug/pprof")
+	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, cfg.Port))
 	if err != nil {
@@ -209,12 +307,10 @@ func loadRules(path string) (*profiling.Rules, error) {
 	return profiling.ParseRules(name, data, graphqlapi.ProfileInputSchema())
 }
 
+// newLogger is JSON in production and text in dev mode; every line logged
+// with a request's context carries its request id and trace id.
 func newLogger(cfg config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.DevMode {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return telemetry.NewLogger(w, level, cfg.DevMode)
 }

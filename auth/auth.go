@@ -95,6 +95,9 @@ type Verifier struct {
 	// mismatchLog lets Middleware warn about a tenant's own tokens carrying
 	// another audience or issuer once a minute, not once per request.
 	mismatchLog *rate.Limiter
+	// metrics counts accepted tokens; nil in unit tests that build a
+	// Verifier without NewVerifier.
+	metrics *verifierMetrics
 }
 
 // ClaimMismatch is a refusal of a token the tenant signed but for another
@@ -192,7 +195,15 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			return nil, fmt.Errorf("auth: register metrics: %w", err)
 		}
 	}
+	metrics, err := newVerifierMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("auth: register metrics: %w", err)
+	}
+	jwksClient := *cfg.HTTPClient
+	jwksClient.Transport = countFetches{base: cfg.HTTPClient.Transport, fetches: metrics.fetches}
+	cfg.HTTPClient = &jwksClient
 	v := newVerifier(cfg, refused)
+	v.metrics = metrics
 	keys, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
 		Client:            cfg.HTTPClient,
 		HTTPTimeout:       cfg.HTTPClient.Timeout,
@@ -334,6 +345,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	now := v.now()
 	key := sha256.Sum256([]byte(raw))
 	if p, ok := v.verified.get(ctx, v, key, now); ok {
+		v.metrics.accept("memo")
 		return p, nil
 	}
 	var claims accessClaims
@@ -367,6 +379,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 		}
 	}
 	kid, _ := token.Header["kid"].(string)
+	v.metrics.accept("signature")
 	return v.verified.add(key, &verifiedToken{principal: p, expires: claims.ExpiresAt.Add(v.leeway), kid: kid}), nil
 }
 

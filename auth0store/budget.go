@@ -62,7 +62,16 @@ func (w *budgetWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	start := time.Now()
 	resp, err := base.RoundTrip(req)
+	w.store.metrics.observe(req, resp, time.Since(start))
+	switch {
+	case err != nil:
+		w.store.failures.failed(req.Context(), routeOf(req), 0, "", err)
+	case resp.StatusCode >= 400 && resp.StatusCode != http.StatusNotFound:
+		// A 404 is a user that does not exist, not a failure.
+		w.store.failures.failed(req.Context(), routeOf(req), resp.StatusCode, auth0ErrorCode(resp), nil)
+	}
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
 		// A Budget failure leaves the deadline in its local memo; the
 		// caller gets the 429 either way.

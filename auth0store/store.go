@@ -35,6 +35,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -44,6 +45,7 @@ import (
 	"time"
 
 	"github.com/auth0/go-auth0/management"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -80,6 +82,11 @@ type Config struct {
 	// one across instances (ratelimit.Redis). Default: this Store's own
 	// memo.
 	Budget Budget
+	// Logger receives Management API failures, once per cause per minute.
+	// Default: none logged.
+	Logger *slog.Logger
+	// Metrics receives the bff_auth0_* metrics; nil registers nothing.
+	Metrics prometheus.Registerer
 }
 
 // DefaultTimeout is Config.Timeout's default: the longest one Management
@@ -119,6 +126,8 @@ type Store struct {
 	reauthEvery time.Duration
 	now         func() time.Time // time.Now; tests move it
 	budget      Budget
+	metrics     *storeMetrics
+	failures    *failureLog
 
 	renewMu   sync.Mutex
 	renewedAt time.Time // guarded by renewMu
@@ -172,6 +181,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if s.budget == nil {
 		s.budget = &ratelimit.Memo{}
 	}
+	if s.metrics, err = newStoreMetrics(cfg.Metrics); err != nil {
+		return nil, err
+	}
+	s.failures = &failureLog{log: cfg.Logger, interval: time.Minute, causes: map[string]*failureCause{}}
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: cfg.Timeout}
@@ -341,7 +354,7 @@ func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context
 	if until, _ := s.budget.Until(ctx); until.After(s.now()) {
 		return nil, &Error{Op: op, kind: profiling.ErrUpstreamUnavailable, notSent: true, limitedUntil: until, cause: ErrRateLimited}
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(withCall(ctx), s.timeout)
 	defer cancel()
 	type result struct {
 		user      *profiling.User

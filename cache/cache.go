@@ -78,9 +78,11 @@ package cache
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/redisconn"
@@ -97,6 +99,9 @@ type Cache struct {
 	guard   *redisconn.Guard
 	metrics metrics
 	local   localCopies
+	// staleLog lets serveStale log once a minute, not once per request
+	// of an outage: bff_cache_stale_served_total counts every one.
+	staleLog *rate.Limiter
 
 	// unsynced holds users this instance changed upstream without updating
 	// (or deleting) their entries: Redis may hold a copy from before the
@@ -128,7 +133,7 @@ func New(rdb redis.UniversalClient, guard *redisconn.Guard, next profiling.UserS
 		panic("cache.New: " + err.Error())
 	}
 	c := &Cache{rdb: rdb, guard: guard, next: next, cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Metrics), unsynced: map[string]struct{}{},
-		local: newLocalCopies(cfg.LocalCopies)}
+		local: newLocalCopies(cfg.LocalCopies), staleLog: rate.NewLimiter(rate.Every(time.Minute), 1)}
 	guard.BeforeReuse(c.resyncEntries)
 	return c
 }

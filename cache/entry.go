@@ -1,10 +1,13 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/progressive-profiling/bff/profiling"
 )
@@ -138,8 +141,95 @@ func (c *Cache) encodeUser(u *profiling.User, fetched time.Time) ([]byte, time.D
 
 // decode turns an entry into a fresh user (or a missing-user record),
 // rejecting entries that are not JSON, do not fit the entry shape, or hold
-// another user (which also catches "{}" and "null").
+// another user (which also catches "{}" and "null"). Every call returns its
+// own copy of the user, sharing nothing with any other caller's.
+//
+// decode is a pure function of (raw, id), so it is memoised: the last entry
+// decoded for each recently read user is kept, privately, and a hit whose
+// bytes are the same byte for byte is answered with a deep copy of it
+// (cloneUser) instead of a JSON decode, which was most of a cache hit's CPU.
 func decode(raw []byte, id string) (*cached, error) {
+	if m, ok := decodedEntries.Get(id); ok && bytes.Equal(m.raw, raw) {
+		return m.copyFor(raw), nil
+	}
+	e, err := decodeJSON(raw, id)
+	if err != nil {
+		return nil, err
+	}
+	decodedEntries.Add(id, e)
+	return e.copyFor(raw), nil
+}
+
+// decodedEntries holds decode's memo: entries never handed to a caller.
+// It is the package's: decode is pure, so caches may share it.
+var decodedEntries = func() *lru.Cache[string, *cached] {
+	l, err := lru.New[string, *cached](decodedEntriesSize)
+	if err != nil {
+		panic("cache: decoded entries: " + err.Error())
+	}
+	return l
+}()
+
+const decodedEntriesSize = 4096
+
+// copyFor returns a copy of the entry for one caller, with its own user.
+func (e *cached) copyFor(raw []byte) *cached {
+	c := *e
+	c.raw = raw
+	if e.user != nil {
+		c.user = cloneUser(e.user)
+	}
+	return &c
+}
+
+// cloneUser deep-copies a user as decoded from JSON: its maps hold only
+// what encoding/json decodes into an any (maps, slices, strings, float64,
+// bool, nil). A new reference-typed field of profiling.User must be copied
+// here; TestCloneUserCopiesEveryField fails until it is.
+func cloneUser(u *profiling.User) *profiling.User {
+	c := *u
+	if u.Identities != nil {
+		c.Identities = make([]profiling.Identity, len(u.Identities))
+		for i, id := range u.Identities {
+			id.ProfileData = cloneMap(id.ProfileData)
+			c.Identities[i] = id
+		}
+	}
+	c.RootAttributes = cloneMap(u.RootAttributes)
+	c.UserMetadata = cloneMap(u.UserMetadata)
+	c.AppMetadata = cloneMap(u.AppMetadata)
+	return &c
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneJSON(v)
+	}
+	return out
+}
+
+func cloneJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return cloneMap(t)
+	case []any:
+		if t == nil {
+			return t
+		}
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = cloneJSON(x)
+		}
+		return out
+	}
+	return v
+}
+
+func decodeJSON(raw []byte, id string) (*cached, error) {
 	var e entry
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return nil, fmt.Errorf("cache: decode user %q: %w", id, err)

@@ -35,6 +35,7 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 		now := time.Now()
 		switch {
 		case e.answers(now, r):
+			c.metrics.hits.Inc()
 			if e.missing() {
 				return nil, profiling.ReadInfo{}, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
 			}
@@ -46,6 +47,7 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 	if r.Exclusive {
 		return c.readExclusive(ctx, id)
 	}
+	c.metrics.misses.Inc()
 
 	wait := time.NewTimer(c.cfg.UpstreamWait)
 	defer wait.Stop()
@@ -136,8 +138,10 @@ func (c *Cache) servableStale(e *cached, now time.Time) bool {
 func (c *Cache) serveStale(ctx context.Context, id string, e *cached, cause error) (*profiling.User, profiling.ReadInfo, error) {
 	age := time.Since(e.fetched)
 	c.metrics.staleServed.Inc()
-	c.log.WarnContext(ctx, "cache: upstream unavailable; answering from a stale copy",
-		"user_id", id, "age", age.Round(time.Millisecond).String(), "error", cause)
+	if c.staleLog.Allow() {
+		c.log.WarnContext(ctx, "cache: upstream unavailable; answering from a stale copy (logged at most once a minute; bff_cache_stale_served_total counts each)",
+			"user_id", id, "age", age.Round(time.Millisecond).String(), "error", cause)
+	}
 	return e.user, profiling.ReadInfo{Stale: true, Age: age}, nil
 }
 
@@ -173,6 +177,15 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 
 	fetched := time.Now()
 	u, _, err := c.next.User(ctx, id, profiling.Read{})
+	c.metrics.fillDuration.Observe(time.Since(fetched).Seconds())
+	switch {
+	case err == nil && u != nil && u.ID == id:
+		c.metrics.fills.WithLabelValues(fillOK).Inc()
+	case errors.Is(err, profiling.ErrUserNotFound):
+		c.metrics.fills.WithLabelValues(fillNotFound).Inc()
+	default:
+		c.metrics.fills.WithLabelValues(fillError).Inc()
+	}
 	if err != nil {
 		if errors.Is(err, profiling.ErrUserNotFound) {
 			c.storeMissing(ctx, id, fetched)

@@ -31,9 +31,9 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	FieldExplanation() FieldExplanationResolver
 	Mutation() MutationResolver
-	ProfileField() ProfileFieldResolver
 	ProfileValue() ProfileValueResolver
 	Query() QueryResolver
+	UserError() UserErrorResolver
 	Viewer() ViewerResolver
 }
 
@@ -46,17 +46,17 @@ type ComplexityRoot struct {
 		CollectedInContext         func(childComplexity int) int
 		CollectedInStage           func(childComplexity int) int
 		CollectedUnderRulesVersion func(childComplexity int) int
-		Explanation                func(childComplexity int) int
 		FalseStages                func(childComplexity int) int
 		Key                        func(childComplexity int) int
 		Label                      func(childComplexity int) int
+		OptionalStage              func(childComplexity int) int
 		Pending                    func(childComplexity int) int
 		SkipCount                  func(childComplexity int) int
 		SkippedAt                  func(childComplexity int) int
 		SkippedUntil               func(childComplexity int) int
 		Source                     func(childComplexity int) int
-		Stage                      func(childComplexity int) int
 		Status                     func(childComplexity int) int
+		Text                       func(childComplexity int) int
 	}
 
 	FieldOption struct {
@@ -72,20 +72,20 @@ type ComplexityRoot struct {
 	}
 
 	ProfileField struct {
-		ConsentText    func(childComplexity int) int
-		ConsentVersion func(childComplexity int) int
-		CurrentValue   func(childComplexity int) int
-		Key            func(childComplexity int) int
-		Kind           func(childComplexity int) int
-		Label          func(childComplexity int) int
-		MaxLength      func(childComplexity int) int
-		MinLength      func(childComplexity int) int
-		Options        func(childComplexity int) int
-		Placeholder    func(childComplexity int) int
-		Reason         func(childComplexity int) int
-		Required       func(childComplexity int) int
-		Stage          func(childComplexity int) int
-		Type           func(childComplexity int) int
+		ConsentText         func(childComplexity int) int
+		ConsentVersion      func(childComplexity int) int
+		Current             func(childComplexity int) int
+		Key                 func(childComplexity int) int
+		Kind                func(childComplexity int) int
+		Label               func(childComplexity int) int
+		OptionalPlaceholder func(childComplexity int) int
+		Options             func(childComplexity int) int
+		Reason              func(childComplexity int) int
+		Required            func(childComplexity int) int
+		Stage               func(childComplexity int) int
+		TextMaxLength       func(childComplexity int) int
+		TextMinLength       func(childComplexity int) int
+		Type                func(childComplexity int) int
 	}
 
 	ProfileValue struct {
@@ -96,11 +96,11 @@ type ComplexityRoot struct {
 		Dismissed          func(childComplexity int) int
 		Key                func(childComplexity int) int
 		Known              func(childComplexity int) int
+		KnownSource        func(childComplexity int) int
 		Label              func(childComplexity int) int
 		RulesVersion       func(childComplexity int) int
 		SkipCount          func(childComplexity int) int
 		SkippedUntil       func(childComplexity int) int
-		Source             func(childComplexity int) int
 		Type               func(childComplexity int) int
 		Value              func(childComplexity int) int
 	}
@@ -138,11 +138,11 @@ type ComplexityRoot struct {
 		Company       func(childComplexity int) int
 		Completion    func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
+		CurrentStage  func(childComplexity int) int
 		Email         func(childComplexity int) int
 		EmailVerified func(childComplexity int) int
 		Explain       func(childComplexity int, context *string) int
 		Field         func(childComplexity int, key string) int
-		Fields        func(childComplexity int) int
 		FirstName     func(childComplexity int) int
 		ID            func(childComplexity int) int
 		LastLogin     func(childComplexity int) int
@@ -154,9 +154,9 @@ type ComplexityRoot struct {
 		Picture       func(childComplexity int) int
 		Roles         func(childComplexity int) int
 		RulesVersion  func(childComplexity int) int
-		Stage         func(childComplexity int) int
 		Subscribed    func(childComplexity int) int
 		Title         func(childComplexity int) int
+		Values        func(childComplexity int) int
 	}
 }
 
@@ -165,21 +165,10 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type FieldExplanationResolver interface {
-	Key(ctx context.Context, obj *profiling.Explanation) (string, error)
-	Label(ctx context.Context, obj *profiling.Explanation) (string, error)
-
-	Status(ctx context.Context, obj *profiling.Explanation) (model.FieldStatus, error)
-	Explanation(ctx context.Context, obj *profiling.Explanation) (string, error)
-	Stage(ctx context.Context, obj *profiling.Explanation) (*string, error)
-
-	Source(ctx context.Context, obj *profiling.Explanation) (*model.ValueSource, error)
 	CollectedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
-	CollectedInStage(ctx context.Context, obj *profiling.Explanation) (*string, error)
-	CollectedInContext(ctx context.Context, obj *profiling.Explanation) (*string, error)
-	CollectedUnderRulesVersion(ctx context.Context, obj *profiling.Explanation) (*string, error)
+
 	SkippedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
 	SkippedUntil(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
-	SkipCount(ctx context.Context, obj *profiling.Explanation) (int, error)
 }
 type MutationResolver interface {
 	UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error)
@@ -187,30 +176,9 @@ type MutationResolver interface {
 	RestoreFields(ctx context.Context, input model.RestoreFieldsInput) (*model.SkipFieldsPayload, error)
 	PromptShown(ctx context.Context, input model.PromptShownInput) (*model.PromptShownPayload, error)
 }
-type ProfileFieldResolver interface {
-	Key(ctx context.Context, obj *profiling.PendingField) (string, error)
-	Label(ctx context.Context, obj *profiling.PendingField) (string, error)
-	Type(ctx context.Context, obj *profiling.PendingField) (model.FieldType, error)
-	Required(ctx context.Context, obj *profiling.PendingField) (bool, error)
-	Options(ctx context.Context, obj *profiling.PendingField) ([]profiling.Option, error)
-	Placeholder(ctx context.Context, obj *profiling.PendingField) (*string, error)
-	MinLength(ctx context.Context, obj *profiling.PendingField) (*int, error)
-	MaxLength(ctx context.Context, obj *profiling.PendingField) (*int, error)
-
-	Kind(ctx context.Context, obj *profiling.PendingField) (model.PromptKind, error)
-	CurrentValue(ctx context.Context, obj *profiling.PendingField) (any, error)
-	ConsentText(ctx context.Context, obj *profiling.PendingField) (*string, error)
-	ConsentVersion(ctx context.Context, obj *profiling.PendingField) (*string, error)
-}
 type ProfileValueResolver interface {
-	Key(ctx context.Context, obj *profiling.Value) (string, error)
-	Label(ctx context.Context, obj *profiling.Value) (string, error)
-	Type(ctx context.Context, obj *profiling.Value) (model.FieldType, error)
-
-	Source(ctx context.Context, obj *profiling.Value) (*model.ValueSource, error)
 	CollectedAt(ctx context.Context, obj *profiling.Value) (*time.Time, error)
-	CollectedInStage(ctx context.Context, obj *profiling.Value) (*string, error)
-	CollectedInContext(ctx context.Context, obj *profiling.Value) (*string, error)
+
 	RulesVersion(ctx context.Context, obj *profiling.Value) (*string, error)
 	ConsentVersion(ctx context.Context, obj *profiling.Value) (*string, error)
 
@@ -220,13 +188,10 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*profiling.Profile, error)
 	PendingFields(ctx context.Context, context *string, limit *int) ([]profiling.PendingField, error)
 }
+type UserErrorResolver interface {
+	Field(ctx context.Context, obj *profiling.FieldError) ([]string, error)
+}
 type ViewerResolver interface {
-	ID(ctx context.Context, obj *profiling.Profile) (string, error)
-	Email(ctx context.Context, obj *profiling.Profile) (*string, error)
-	EmailVerified(ctx context.Context, obj *profiling.Profile) (bool, error)
-	Name(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Picture(ctx context.Context, obj *profiling.Profile) (*string, error)
-	LoginsCount(ctx context.Context, obj *profiling.Profile) (int, error)
 	CreatedAt(ctx context.Context, obj *profiling.Profile) (*time.Time, error)
 	LastLogin(ctx context.Context, obj *profiling.Profile) (*time.Time, error)
 
@@ -236,9 +201,7 @@ type ViewerResolver interface {
 	Title(ctx context.Context, obj *profiling.Profile) (*string, error)
 	Phone(ctx context.Context, obj *profiling.Profile) (*string, error)
 	Subscribed(ctx context.Context, obj *profiling.Profile) (*bool, error)
-	Stage(ctx context.Context, obj *profiling.Profile) (*string, error)
 
-	Fields(ctx context.Context, obj *profiling.Profile) ([]profiling.Value, error)
 	Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error)
 	PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error)
 	Explain(ctx context.Context, obj *profiling.Profile, context *string) ([]profiling.Explanation, error)
@@ -286,12 +249,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FieldExplanation.CollectedUnderRulesVersion(childComplexity), true
-	case "FieldExplanation.explanation":
-		if e.ComplexityRoot.FieldExplanation.Explanation == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.Explanation(childComplexity), true
 	case "FieldExplanation.falseStages":
 		if e.ComplexityRoot.FieldExplanation.FalseStages == nil {
 			break
@@ -310,6 +267,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FieldExplanation.Label(childComplexity), true
+	case "FieldExplanation.stage":
+		if e.ComplexityRoot.FieldExplanation.OptionalStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.OptionalStage(childComplexity), true
 	case "FieldExplanation.pending":
 		if e.ComplexityRoot.FieldExplanation.Pending == nil {
 			break
@@ -340,18 +303,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FieldExplanation.Source(childComplexity), true
-	case "FieldExplanation.stage":
-		if e.ComplexityRoot.FieldExplanation.Stage == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.Stage(childComplexity), true
 	case "FieldExplanation.status":
 		if e.ComplexityRoot.FieldExplanation.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.FieldExplanation.Status(childComplexity), true
+	case "FieldExplanation.explanation":
+		if e.ComplexityRoot.FieldExplanation.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Text(childComplexity), true
 
 	case "FieldOption.label":
 		if e.ComplexityRoot.FieldOption.Label == nil {
@@ -424,11 +387,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProfileField.ConsentVersion(childComplexity), true
 	case "ProfileField.currentValue":
-		if e.ComplexityRoot.ProfileField.CurrentValue == nil {
+		if e.ComplexityRoot.ProfileField.Current == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ProfileField.CurrentValue(childComplexity), true
+		return e.ComplexityRoot.ProfileField.Current(childComplexity), true
 	case "ProfileField.key":
 		if e.ComplexityRoot.ProfileField.Key == nil {
 			break
@@ -447,30 +410,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileField.Label(childComplexity), true
-	case "ProfileField.maxLength":
-		if e.ComplexityRoot.ProfileField.MaxLength == nil {
+	case "ProfileField.placeholder":
+		if e.ComplexityRoot.ProfileField.OptionalPlaceholder == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ProfileField.MaxLength(childComplexity), true
-	case "ProfileField.minLength":
-		if e.ComplexityRoot.ProfileField.MinLength == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.MinLength(childComplexity), true
+		return e.ComplexityRoot.ProfileField.OptionalPlaceholder(childComplexity), true
 	case "ProfileField.options":
 		if e.ComplexityRoot.ProfileField.Options == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProfileField.Options(childComplexity), true
-	case "ProfileField.placeholder":
-		if e.ComplexityRoot.ProfileField.Placeholder == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Placeholder(childComplexity), true
 	case "ProfileField.reason":
 		if e.ComplexityRoot.ProfileField.Reason == nil {
 			break
@@ -489,6 +440,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileField.Stage(childComplexity), true
+	case "ProfileField.maxLength":
+		if e.ComplexityRoot.ProfileField.TextMaxLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.TextMaxLength(childComplexity), true
+	case "ProfileField.minLength":
+		if e.ComplexityRoot.ProfileField.TextMinLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.TextMinLength(childComplexity), true
 	case "ProfileField.type":
 		if e.ComplexityRoot.ProfileField.Type == nil {
 			break
@@ -538,6 +501,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.Known(childComplexity), true
+	case "ProfileValue.source":
+		if e.ComplexityRoot.ProfileValue.KnownSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.KnownSource(childComplexity), true
 	case "ProfileValue.label":
 		if e.ComplexityRoot.ProfileValue.Label == nil {
 			break
@@ -562,12 +531,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.SkippedUntil(childComplexity), true
-	case "ProfileValue.source":
-		if e.ComplexityRoot.ProfileValue.Source == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.Source(childComplexity), true
 	case "ProfileValue.type":
 		if e.ComplexityRoot.ProfileValue.Type == nil {
 			break
@@ -693,6 +656,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.CreatedAt(childComplexity), true
+	case "Viewer.stage":
+		if e.ComplexityRoot.Viewer.CurrentStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.CurrentStage(childComplexity), true
 	case "Viewer.email":
 		if e.ComplexityRoot.Viewer.Email == nil {
 			break
@@ -727,12 +696,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Field(childComplexity, args["key"].(string)), true
-	case "Viewer.fields":
-		if e.ComplexityRoot.Viewer.Fields == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Fields(childComplexity), true
 	case "Viewer.firstName":
 		if e.ComplexityRoot.Viewer.FirstName == nil {
 			break
@@ -804,12 +767,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.RulesVersion(childComplexity), true
-	case "Viewer.stage":
-		if e.ComplexityRoot.Viewer.Stage == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Stage(childComplexity), true
 	case "Viewer.subscribed":
 		if e.ComplexityRoot.Viewer.Subscribed == nil {
 			break
@@ -822,6 +779,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Title(childComplexity), true
+	case "Viewer.fields":
+		if e.ComplexityRoot.Viewer.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Values(childComplexity), true
 
 	}
 	return 0, false
@@ -1914,7 +1877,7 @@ func (ec *executionContext) _FieldExplanation_key(ctx context.Context, field gra
 			return ec.fieldContext_FieldExplanation_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().Key(ctx, obj)
+			return obj.Key(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1925,7 +1888,7 @@ func (ec *executionContext) _FieldExplanation_key(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
 }
 
 func (ec *executionContext) _FieldExplanation_label(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -1937,7 +1900,7 @@ func (ec *executionContext) _FieldExplanation_label(ctx context.Context, field g
 			return ec.fieldContext_FieldExplanation_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().Label(ctx, obj)
+			return obj.Label(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1948,7 +1911,7 @@ func (ec *executionContext) _FieldExplanation_label(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
 }
 
 func (ec *executionContext) _FieldExplanation_pending(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -1983,18 +1946,18 @@ func (ec *executionContext) _FieldExplanation_status(ctx context.Context, field 
 			return ec.fieldContext_FieldExplanation_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().Status(ctx, obj)
+			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.FieldStatus) graphql.Marshaler {
-			return ec.marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.ExplainStatus) graphql.Marshaler {
+			return ec.marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "FieldStatus")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, false, false, "FieldStatus")
 }
 
 func (ec *executionContext) _FieldExplanation_explanation(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -2006,7 +1969,7 @@ func (ec *executionContext) _FieldExplanation_explanation(ctx context.Context, f
 			return ec.fieldContext_FieldExplanation_explanation(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().Explanation(ctx, obj)
+			return obj.Text, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2017,7 +1980,7 @@ func (ec *executionContext) _FieldExplanation_explanation(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldExplanation_stage(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -2029,7 +1992,7 @@ func (ec *executionContext) _FieldExplanation_stage(ctx context.Context, field g
 			return ec.fieldContext_FieldExplanation_stage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().Stage(ctx, obj)
+			return obj.OptionalStage(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2040,7 +2003,7 @@ func (ec *executionContext) _FieldExplanation_stage(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
 }
 
 func (ec *executionContext) _FieldExplanation_falseStages(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -2075,18 +2038,18 @@ func (ec *executionContext) _FieldExplanation_source(ctx context.Context, field 
 			return ec.fieldContext_FieldExplanation_source(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().Source(ctx, obj)
+			return obj.Source(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueSource) graphql.Marshaler {
-			return ec.marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐValueSource(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.SourceKind) graphql.Marshaler {
+			return ec.marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "ValueSource")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "ValueSource")
 }
 
 func (ec *executionContext) _FieldExplanation_collectedAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -2121,7 +2084,7 @@ func (ec *executionContext) _FieldExplanation_collectedInStage(ctx context.Conte
 			return ec.fieldContext_FieldExplanation_collectedInStage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().CollectedInStage(ctx, obj)
+			return obj.CollectedInStage(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2132,7 +2095,7 @@ func (ec *executionContext) _FieldExplanation_collectedInStage(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_collectedInStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
 }
 
 func (ec *executionContext) _FieldExplanation_collectedInContext(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -2144,7 +2107,7 @@ func (ec *executionContext) _FieldExplanation_collectedInContext(ctx context.Con
 			return ec.fieldContext_FieldExplanation_collectedInContext(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().CollectedInContext(ctx, obj)
+			return obj.CollectedInContext(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2155,7 +2118,7 @@ func (ec *executionContext) _FieldExplanation_collectedInContext(ctx context.Con
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_collectedInContext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
 }
 
 func (ec *executionContext) _FieldExplanation_collectedUnderRulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -2167,7 +2130,7 @@ func (ec *executionContext) _FieldExplanation_collectedUnderRulesVersion(ctx con
 			return ec.fieldContext_FieldExplanation_collectedUnderRulesVersion(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().CollectedUnderRulesVersion(ctx, obj)
+			return obj.CollectedUnderRulesVersion(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2178,7 +2141,7 @@ func (ec *executionContext) _FieldExplanation_collectedUnderRulesVersion(ctx con
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_collectedUnderRulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
 }
 
 func (ec *executionContext) _FieldExplanation_skippedAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
@@ -2236,7 +2199,7 @@ func (ec *executionContext) _FieldExplanation_skipCount(ctx context.Context, fie
 			return ec.fieldContext_FieldExplanation_skipCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FieldExplanation().SkipCount(ctx, obj)
+			return obj.SkipCount(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -2247,7 +2210,7 @@ func (ec *executionContext) _FieldExplanation_skipCount(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_FieldExplanation_skipCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "Int")
 }
 
 func (ec *executionContext) _FieldOption_value(ctx context.Context, field graphql.CollectedField, obj *profiling.Option) (ret graphql.Marshaler) {
@@ -2481,7 +2444,7 @@ func (ec *executionContext) _ProfileField_key(ctx context.Context, field graphql
 			return ec.fieldContext_ProfileField_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Key(ctx, obj)
+			return obj.Key, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2492,7 +2455,7 @@ func (ec *executionContext) _ProfileField_key(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_label(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2504,7 +2467,7 @@ func (ec *executionContext) _ProfileField_label(ctx context.Context, field graph
 			return ec.fieldContext_ProfileField_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Label(ctx, obj)
+			return obj.Label, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2515,7 +2478,7 @@ func (ec *executionContext) _ProfileField_label(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_type(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2527,18 +2490,18 @@ func (ec *executionContext) _ProfileField_type(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileField_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Type(ctx, obj)
+			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.FieldType) graphql.Marshaler {
-			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
+			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "FieldType")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "FieldType")
 }
 
 func (ec *executionContext) _ProfileField_required(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2550,7 +2513,7 @@ func (ec *executionContext) _ProfileField_required(ctx context.Context, field gr
 			return ec.fieldContext_ProfileField_required(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Required(ctx, obj)
+			return obj.Required, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -2561,7 +2524,7 @@ func (ec *executionContext) _ProfileField_required(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ProfileField_options(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2573,7 +2536,7 @@ func (ec *executionContext) _ProfileField_options(ctx context.Context, field gra
 			return ec.fieldContext_ProfileField_options(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Options(ctx, obj)
+			return obj.Options, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []profiling.Option) graphql.Marshaler {
@@ -2587,8 +2550,8 @@ func (ec *executionContext) fieldContext_ProfileField_options(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "ProfileField",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_FieldOption(ctx, field)
 		},
@@ -2605,7 +2568,7 @@ func (ec *executionContext) _ProfileField_placeholder(ctx context.Context, field
 			return ec.fieldContext_ProfileField_placeholder(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Placeholder(ctx, obj)
+			return obj.OptionalPlaceholder(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2616,7 +2579,7 @@ func (ec *executionContext) _ProfileField_placeholder(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_placeholder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_minLength(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2628,7 +2591,7 @@ func (ec *executionContext) _ProfileField_minLength(ctx context.Context, field g
 			return ec.fieldContext_ProfileField_minLength(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().MinLength(ctx, obj)
+			return obj.TextMinLength(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -2639,7 +2602,7 @@ func (ec *executionContext) _ProfileField_minLength(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_minLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ProfileField_maxLength(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2651,7 +2614,7 @@ func (ec *executionContext) _ProfileField_maxLength(ctx context.Context, field g
 			return ec.fieldContext_ProfileField_maxLength(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().MaxLength(ctx, obj)
+			return obj.TextMaxLength(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -2662,7 +2625,7 @@ func (ec *executionContext) _ProfileField_maxLength(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_maxLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ProfileField_stage(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2720,18 +2683,18 @@ func (ec *executionContext) _ProfileField_kind(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileField_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().Kind(ctx, obj)
+			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.PromptKind) graphql.Marshaler {
-			return ec.marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.PromptKind) graphql.Marshaler {
+			return ec.marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "PromptKind")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "PromptKind")
 }
 
 func (ec *executionContext) _ProfileField_currentValue(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2743,7 +2706,7 @@ func (ec *executionContext) _ProfileField_currentValue(ctx context.Context, fiel
 			return ec.fieldContext_ProfileField_currentValue(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().CurrentValue(ctx, obj)
+			return obj.Current, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
@@ -2754,7 +2717,7 @@ func (ec *executionContext) _ProfileField_currentValue(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_currentValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "FieldValue")
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "FieldValue")
 }
 
 func (ec *executionContext) _ProfileField_consentText(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2766,7 +2729,7 @@ func (ec *executionContext) _ProfileField_consentText(ctx context.Context, field
 			return ec.fieldContext_ProfileField_consentText(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().ConsentText(ctx, obj)
+			return obj.ConsentText(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2777,7 +2740,7 @@ func (ec *executionContext) _ProfileField_consentText(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_consentText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_consentVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2789,7 +2752,7 @@ func (ec *executionContext) _ProfileField_consentVersion(ctx context.Context, fi
 			return ec.fieldContext_ProfileField_consentVersion(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileField().ConsentVersion(ctx, obj)
+			return obj.ConsentVersion(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2800,7 +2763,7 @@ func (ec *executionContext) _ProfileField_consentVersion(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_consentVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2812,7 +2775,7 @@ func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql
 			return ec.fieldContext_ProfileValue_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().Key(ctx, obj)
+			return obj.Key, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2823,7 +2786,7 @@ func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2835,7 +2798,7 @@ func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graph
 			return ec.fieldContext_ProfileValue_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().Label(ctx, obj)
+			return obj.Label, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2846,7 +2809,7 @@ func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_type(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2858,18 +2821,18 @@ func (ec *executionContext) _ProfileValue_type(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileValue_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().Type(ctx, obj)
+			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.FieldType) graphql.Marshaler {
-			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
+			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "FieldType")
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "FieldType")
 }
 
 func (ec *executionContext) _ProfileValue_known(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2927,18 +2890,18 @@ func (ec *executionContext) _ProfileValue_source(ctx context.Context, field grap
 			return ec.fieldContext_ProfileValue_source(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().Source(ctx, obj)
+			return obj.KnownSource(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueSource) graphql.Marshaler {
-			return ec.marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐValueSource(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.SourceKind) graphql.Marshaler {
+			return ec.marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "ValueSource")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "ValueSource")
 }
 
 func (ec *executionContext) _ProfileValue_collectedAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2973,7 +2936,7 @@ func (ec *executionContext) _ProfileValue_collectedInStage(ctx context.Context, 
 			return ec.fieldContext_ProfileValue_collectedInStage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().CollectedInStage(ctx, obj)
+			return obj.CollectedInStage(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -2984,7 +2947,7 @@ func (ec *executionContext) _ProfileValue_collectedInStage(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_collectedInStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_collectedInContext(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2996,7 +2959,7 @@ func (ec *executionContext) _ProfileValue_collectedInContext(ctx context.Context
 			return ec.fieldContext_ProfileValue_collectedInContext(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProfileValue().CollectedInContext(ctx, obj)
+			return obj.CollectedInContext(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3007,7 +2970,7 @@ func (ec *executionContext) _ProfileValue_collectedInContext(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_collectedInContext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -3201,8 +3164,8 @@ func (ec *executionContext) _PromptShownPayload_userErrors(ctx context.Context, 
 			return obj.UserErrors, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.FieldError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldErrorᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3449,8 +3412,8 @@ func (ec *executionContext) _SkipFieldsPayload_userErrors(ctx context.Context, f
 			return obj.UserErrors, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.FieldError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldErrorᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3545,8 +3508,8 @@ func (ec *executionContext) _UpdateProfilePayload_userErrors(ctx context.Context
 			return obj.UserErrors, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.FieldError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldErrorᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3565,7 +3528,7 @@ func (ec *executionContext) fieldContext_UpdateProfilePayload_userErrors(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
+func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *profiling.FieldError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3574,7 +3537,7 @@ func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.
 			return ec.fieldContext_UserError_field(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Field, nil
+			return ec.Resolvers.UserError().Field(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
@@ -3585,10 +3548,10 @@ func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_UserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
+	return graphql.NewScalarFieldContext("UserError", field, true, true, "String")
 }
 
-func (ec *executionContext) _UserError_message(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
+func (ec *executionContext) _UserError_message(ctx context.Context, field graphql.CollectedField, obj *profiling.FieldError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3611,7 +3574,7 @@ func (ec *executionContext) fieldContext_UserError_message(_ context.Context, fi
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
 }
 
-func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
+func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *profiling.FieldError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3623,8 +3586,8 @@ func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.C
 			return obj.Code, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.UserErrorCode) graphql.Marshaler {
-			return ec.marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorCode(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.ErrorCode) graphql.Marshaler {
+			return ec.marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3643,7 +3606,7 @@ func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Viewer_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().ID(ctx, obj)
+			return obj.ID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -3654,7 +3617,7 @@ func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -3666,7 +3629,7 @@ func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Viewer_email(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Email(ctx, obj)
+			return obj.Email(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3677,7 +3640,7 @@ func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -3689,7 +3652,7 @@ func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field gra
 			return ec.fieldContext_Viewer_emailVerified(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().EmailVerified(ctx, obj)
+			return obj.EmailVerified(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -3700,7 +3663,7 @@ func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_emailVerified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -3712,7 +3675,7 @@ func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Viewer_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Name(ctx, obj)
+			return obj.Name(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3723,7 +3686,7 @@ func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -3735,7 +3698,7 @@ func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.C
 			return ec.fieldContext_Viewer_picture(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Picture(ctx, obj)
+			return obj.Picture(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3746,7 +3709,7 @@ func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_picture(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) _Viewer_loginsCount(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -3758,18 +3721,18 @@ func (ec *executionContext) _Viewer_loginsCount(ctx context.Context, field graph
 			return ec.fieldContext_Viewer_loginsCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().LoginsCount(ctx, obj)
+			return obj.LoginsCount(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_loginsCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -3988,7 +3951,7 @@ func (ec *executionContext) _Viewer_stage(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Viewer_stage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Stage(ctx, obj)
+			return obj.CurrentStage(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3999,7 +3962,7 @@ func (ec *executionContext) _Viewer_stage(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) _Viewer_completion(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
@@ -4034,7 +3997,7 @@ func (ec *executionContext) _Viewer_fields(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Viewer_fields(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Fields(ctx, obj)
+			return obj.Values, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []profiling.Value) graphql.Marshaler {
@@ -4048,8 +4011,8 @@ func (ec *executionContext) fieldContext_Viewer_fields(_ context.Context, field 
 	fc = &graphql.FieldContext{
 		Object:     "Viewer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ProfileValue(ctx, field)
 		},
@@ -5607,51 +5570,45 @@ func (ec *executionContext) _FieldExplanation(ctx context.Context, sel ast.Selec
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("FieldExplanation")
 		case "key":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_key(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "label":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_label(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "pending":
 			out.Values[i] = ec._FieldExplanation_pending(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_status(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "explanation":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_explanation(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_stage(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_stage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "falseStages":
 			out.Values[i] = ec._FieldExplanation_falseStages(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_source(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_source(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "collectedAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -5659,23 +5616,20 @@ func (ec *executionContext) _FieldExplanation(ctx context.Context, sel ast.Selec
 					return ec._FieldExplanation_collectedAt(ctx, field, obj)
 				})
 		case "collectedInStage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_collectedInStage(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_collectedInStage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "collectedInContext":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_collectedInContext(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_collectedInContext(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "collectedUnderRulesVersion":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_collectedUnderRulesVersion(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_collectedUnderRulesVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "skippedAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -5689,11 +5643,10 @@ func (ec *executionContext) _FieldExplanation(ctx context.Context, sel ast.Selec
 					return ec._FieldExplanation_skippedUntil(ctx, field, obj)
 				})
 		case "skipCount":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FieldExplanation_skipCount(ctx, field, obj)
-				})
+			out.Values[i] = ec._FieldExplanation_skipCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5825,87 +5778,75 @@ func (ec *executionContext) _ProfileField(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ProfileField")
 		case "key":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_key(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "label":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_label(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "type":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_type(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "required":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_required(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_required(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "options":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_options(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_options(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "placeholder":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_placeholder(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_placeholder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "minLength":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_minLength(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_minLength(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "maxLength":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_maxLength(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_maxLength(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "stage":
 			out.Values[i] = ec._ProfileField_stage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "reason":
 			out.Values[i] = ec._ProfileField_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "kind":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_kind(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "currentValue":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_currentValue(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_currentValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "consentText":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_consentText(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_consentText(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "consentVersion":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileField_consentVersion(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileField_consentVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5935,23 +5876,20 @@ func (ec *executionContext) _ProfileValue(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ProfileValue")
 		case "key":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_key(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "label":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_label(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "type":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_type(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "known":
 			out.Values[i] = ec._ProfileValue_known(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -5963,11 +5901,10 @@ func (ec *executionContext) _ProfileValue(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_source(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_source(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "collectedAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -5975,17 +5912,15 @@ func (ec *executionContext) _ProfileValue(ctx context.Context, sel ast.Selection
 					return ec._ProfileValue_collectedAt(ctx, field, obj)
 				})
 		case "collectedInStage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_collectedInStage(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_collectedInStage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "collectedInContext":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ProfileValue_collectedInContext(ctx, field, obj)
-				})
+			out.Values[i] = ec._ProfileValue_collectedInContext(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "rulesVersion":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -6224,7 +6159,7 @@ func (ec *executionContext) _UpdateProfilePayload(ctx context.Context, sel ast.S
 
 var userErrorImplementors = []string{"UserError"}
 
-func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *model.UserError) graphql.Marshaler {
+func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *profiling.FieldError) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userErrorImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -6234,19 +6169,20 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("UserError")
 		case "field":
-			out.Values[i] = ec._UserError_field(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserError_field(ctx, field, obj)
+				})
 		case "message":
 			out.Values[i] = ec._UserError_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "code":
 			out.Values[i] = ec._UserError_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -6277,41 +6213,35 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Viewer")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "email":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_email(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "emailVerified":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_emailVerified(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_emailVerified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "name":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_name(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "picture":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_picture(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_picture(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "loginsCount":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_loginsCount(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_loginsCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -6366,22 +6296,20 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 					return ec._Viewer_subscribed(ctx, field, obj)
 				})
 		case "stage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_stage(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_stage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "completion":
 			out.Values[i] = ec._Viewer_completion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "fields":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_fields(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "field":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -6843,25 +6771,77 @@ func (ec *executionContext) marshalNFieldOption2ᚕgithubᚗcomᚋprogressiveᚑ
 	return ret
 }
 
-func (ec *executionContext) unmarshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldStatus(ctx context.Context, v any) (model.FieldStatus, error) {
-	var res model.FieldStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus(ctx context.Context, v any) (profiling.ExplainStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldStatus(ctx context.Context, sel ast.SelectionSet, v model.FieldStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus(ctx context.Context, sel ast.SelectionSet, v profiling.ExplainStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FieldStatus!")
+	}
+	return res
 }
 
-func (ec *executionContext) unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx context.Context, v any) (model.FieldType, error) {
-	var res model.FieldType
-	err := res.UnmarshalGQL(v)
+var (
+	unmarshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus = map[string]profiling.ExplainStatus{
+		"PENDING":              profiling.StatusPending,
+		"RECONFIRM":            profiling.StatusReconfirm,
+		"CONSENT":              profiling.StatusConsent,
+		"KNOWN":                profiling.StatusKnown,
+		"ANSWERED":             profiling.StatusAnswered,
+		"SKIPPED":              profiling.StatusSkipped,
+		"DISMISSED":            profiling.StatusDismissed,
+		"OUTSIDE_PROMPT_LIMIT": profiling.StatusOutsidePromptLimit,
+		"OVER_BUDGET":          profiling.StatusOverBudget,
+		"NO_STAGE":             profiling.StatusNoStage,
+	}
+	marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus = map[profiling.ExplainStatus]string{
+		profiling.StatusPending:            "PENDING",
+		profiling.StatusReconfirm:          "RECONFIRM",
+		profiling.StatusConsent:            "CONSENT",
+		profiling.StatusKnown:              "KNOWN",
+		profiling.StatusAnswered:           "ANSWERED",
+		profiling.StatusSkipped:            "SKIPPED",
+		profiling.StatusDismissed:          "DISMISSED",
+		profiling.StatusOutsidePromptLimit: "OUTSIDE_PROMPT_LIMIT",
+		profiling.StatusOverBudget:         "OVER_BUDGET",
+		profiling.StatusNoStage:            "NO_STAGE",
+	}
+)
+
+func (ec *executionContext) unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, v any) (profiling.FieldType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐFieldType(ctx context.Context, sel ast.SelectionSet, v model.FieldType) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, sel ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FieldType!")
+	}
+	return res
 }
+
+var (
+	unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[string]profiling.FieldType{
+		"TEXT":    profiling.FieldText,
+		"PHONE":   profiling.FieldPhone,
+		"BOOLEAN": profiling.FieldBoolean,
+		"SELECT":  profiling.FieldSelect,
+	}
+	marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[profiling.FieldType]string{
+		profiling.FieldText:    "TEXT",
+		profiling.FieldPhone:   "PHONE",
+		profiling.FieldBoolean: "BOOLEAN",
+		profiling.FieldSelect:  "SELECT",
+	}
+)
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
@@ -6899,6 +6879,20 @@ func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -6953,15 +6947,33 @@ func (ec *executionContext) marshalNProfileValue2ᚖgithubᚗcomᚋprogressive�
 	return ec._ProfileValue(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptKind(ctx context.Context, v any) (model.PromptKind, error) {
-	var res model.PromptKind
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind(ctx context.Context, v any) (profiling.PromptKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptKind(ctx context.Context, sel ast.SelectionSet, v model.PromptKind) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind(ctx context.Context, sel ast.SelectionSet, v profiling.PromptKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PromptKind!")
+	}
+	return res
 }
+
+var (
+	unmarshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind = map[string]profiling.PromptKind{
+		"ASK":       profiling.PromptAsk,
+		"RECONFIRM": profiling.PromptReconfirm,
+		"CONSENT":   profiling.PromptConsent,
+	}
+	marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind = map[profiling.PromptKind]string{
+		profiling.PromptAsk:       "ASK",
+		profiling.PromptReconfirm: "RECONFIRM",
+		profiling.PromptConsent:   "CONSENT",
+	}
+)
 
 func (ec *executionContext) unmarshalNPromptShownInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownInput(ctx context.Context, v any) (model.PromptShownInput, error) {
 	res, err := ec.unmarshalInputPromptShownInput(ctx, v)
@@ -7050,15 +7062,15 @@ func (ec *executionContext) marshalNUpdateProfilePayload2ᚖgithubᚗcomᚋprogr
 	return ec._UpdateProfilePayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNUserError2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserError(ctx context.Context, sel ast.SelectionSet, v model.UserError) graphql.Marshaler {
+func (ec *executionContext) marshalNUserError2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldError(ctx context.Context, sel ast.SelectionSet, v profiling.FieldError) graphql.Marshaler {
 	return ec._UserError(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []profiling.FieldError) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNUserError2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserError(ctx, sel, v[i])
+		return ec.marshalNUserError2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldError(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -7070,15 +7082,45 @@ func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑpr
 	return ret
 }
 
-func (ec *executionContext) unmarshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorCode(ctx context.Context, v any) (model.UserErrorCode, error) {
-	var res model.UserErrorCode
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode(ctx context.Context, v any) (profiling.ErrorCode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐUserErrorCode(ctx context.Context, sel ast.SelectionSet, v model.UserErrorCode) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode(ctx context.Context, sel ast.SelectionSet, v profiling.ErrorCode) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "UserErrorCode!")
+	}
+	return res
 }
+
+var (
+	unmarshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode = map[string]profiling.ErrorCode{
+		"REQUIRED":           profiling.CodeRequired,
+		"TOO_SHORT":          profiling.CodeTooShort,
+		"TOO_LONG":           profiling.CodeTooLong,
+		"INVALID_CHARACTERS": profiling.CodeInvalidCharacters,
+		"INVALID_PHONE":      profiling.CodeInvalidPhone,
+		"NOT_AN_OPTION":      profiling.CodeNotAnOption,
+		"WRONG_TYPE":         profiling.CodeWrongType,
+		"UNKNOWN_FIELD":      profiling.CodeUnknownField,
+		"DUPLICATE_ANSWER":   profiling.CodeDuplicateAnswer,
+	}
+	marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode = map[profiling.ErrorCode]string{
+		profiling.CodeRequired:          "REQUIRED",
+		profiling.CodeTooShort:          "TOO_SHORT",
+		profiling.CodeTooLong:           "TOO_LONG",
+		profiling.CodeInvalidCharacters: "INVALID_CHARACTERS",
+		profiling.CodeInvalidPhone:      "INVALID_PHONE",
+		profiling.CodeNotAnOption:       "NOT_AN_OPTION",
+		profiling.CodeWrongType:         "WRONG_TYPE",
+		profiling.CodeUnknownField:      "UNKNOWN_FIELD",
+		profiling.CodeDuplicateAnswer:   "DUPLICATE_ANSWER",
+	}
+)
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
@@ -7353,21 +7395,37 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐValueSource(ctx context.Context, v any) (*model.ValueSource, error) {
+func (ec *executionContext) unmarshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind(ctx context.Context, v any) (*profiling.SourceKind, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.ValueSource)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐValueSource(ctx context.Context, sel ast.SelectionSet, v *model.ValueSource) graphql.Marshaler {
+func (ec *executionContext) marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v *profiling.SourceKind) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind[*v])
+	return res
 }
+
+var (
+	unmarshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind = map[string]profiling.SourceKind{
+		"IDENTITY_PROVIDER": profiling.SourceIdentityProvider,
+		"USER":              profiling.SourceUser,
+		"ENRICHMENT":        profiling.SourceEnrichment,
+	}
+	marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind = map[profiling.SourceKind]string{
+		profiling.SourceIdentityProvider: "IDENTITY_PROVIDER",
+		profiling.SourceUser:             "USER",
+		profiling.SourceEnrichment:       "ENRICHMENT",
+	}
+)
 
 func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx context.Context, sel ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
 	if v == nil {

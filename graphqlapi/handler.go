@@ -106,6 +106,7 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		return next(ctx)
 	})
 	srv.Use(staleExtension{}) // extensions.stale on answers from a stale copy; see staleness.go
+	srv.Use(operationTelemetry{})
 	srv.SetErrorPresenter(presentLimits(presentError(o.Logger), o.ParserTokenLimit, o.Introspection, metrics))
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 

@@ -45,6 +45,9 @@ type FieldError struct {
 	Key     string
 	Code    ErrorCode
 	Message string
+	// Answer is the 1-based position of the answer by key the problem is
+	// about (generic.go); 0 for a typed answer or the context.
+	Answer int
 }
 
 func (e FieldError) Error() string { return fmt.Sprintf("%s: %s: %s", e.Key, e.Code, e.Message) }

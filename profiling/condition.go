@@ -10,6 +10,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/ext"
+	"cel.dev/cel-go/interpreter"
 )
 
 // conditionUser is what a stage condition sees as `user`. It is declared to
@@ -166,14 +167,48 @@ func nonNilMap(m map[string]any) map[string]any {
 	return m
 }
 
+// activation is what one profile's conditions see: built once per profile
+// and shared by every stage evaluated for it, so an evaluation costs no map
+// and no copy of the user. The user is handed to CEL by pointer (the native
+// type provider reads a pointer to a registered struct as the struct);
+// interaction and now are boxed once. It implements cel-go's
+// interpreter.Activation; conditions only read it.
+type activation struct {
+	facts       *conditionUser
+	user        any // facts, boxed
+	interaction any // string
+	now         any // time.Time
+}
+
+func newActivation(facts *conditionUser, interaction string, now time.Time) *activation {
+	return &activation{facts: facts, user: facts, interaction: interaction, now: now}
+}
+
+// withContext returns the activation for another interaction context.
+func (a *activation) withContext(interaction string) *activation {
+	c := *a
+	c.interaction = interaction
+	return &c
+}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "user":
+		return a.user, true
+	case "context":
+		return a.interaction, true
+	case "now":
+		return a.now, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
 // holds evaluates the stage's condition. Any evaluation error means the stage
 // does not apply; it never panics the caller.
-func (r *Rules) holds(s *Stage, facts *conditionUser, interaction string, now time.Time) bool {
-	out, _, err := s.cond.program.Eval(map[string]any{
-		"user":    *facts,
-		"context": interaction,
-		"now":     now,
-	})
+func (r *Rules) holds(s *Stage, vars *activation) bool {
+	out, _, err := s.cond.program.Eval(vars)
 	if err == nil {
 		if b, ok := out.Value().(bool); ok {
 			return b
@@ -181,7 +216,8 @@ func (r *Rules) holds(s *Stage, facts *conditionUser, interaction string, now ti
 		err = fmt.Errorf("result is %v, not a bool", out.Value())
 	}
 	if r.onError != nil {
-		r.onError(&ConditionError{Stage: s.Name, UserID: facts.UserID, Context: interaction, Err: err})
+		interaction, _ := vars.interaction.(string)
+		r.onError(&ConditionError{Stage: s.Name, UserID: vars.facts.UserID, Context: interaction, Err: err})
 	}
 	return false
 }

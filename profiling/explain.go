@@ -170,3 +170,30 @@ func quoteOrNone(s string) string {
 
 // RulesVersion is the version of the rules the profile was evaluated with.
 func (p *Profile) RulesVersion() string { return p.rules.version }
+
+// The accessors below let the GraphQL layer bind an Explanation directly:
+// nil for "not recorded", as the Value accessors do.
+
+// Key is the field's key.
+func (e *Explanation) Key() string { return e.Field.Key }
+
+// Label is the field's label.
+func (e *Explanation) Label() string { return e.Field.Label }
+
+// OptionalStage is Stage, or nil when no stage asks the field now.
+func (e *Explanation) OptionalStage() *string { return nonEmpty(&e.Stage) }
+
+// Source is where the known value came from, or nil when unknown.
+func (e *Explanation) Source() *SourceKind { return e.Value.KnownSource() }
+
+// CollectedInStage is the stage the answer was collected in, if recorded.
+func (e *Explanation) CollectedInStage() *string { return nonEmpty(&e.Value.Stage) }
+
+// CollectedInContext is the context the answer was collected in, if recorded.
+func (e *Explanation) CollectedInContext() *string { return nonEmpty(&e.Value.Context) }
+
+// CollectedUnderRulesVersion is the rules version of the answer, if recorded.
+func (e *Explanation) CollectedUnderRulesVersion() *string { return nonEmpty(&e.Value.RulesVersion) }
+
+// SkipCount is how many "not now"s in a row the field has had.
+func (e *Explanation) SkipCount() int { return e.Value.SkipCount }

@@ -50,15 +50,15 @@ func (a Answers) merge(r *Rules) (map[string]any, []FieldError) {
 		}
 		return fmt.Sprintf("%q", truncate(key, 40))
 	}
-	for _, ka := range a.ByKey {
+	for j, ka := range a.ByKey {
 		if seen[ka.Key] {
-			errs = append(errs, FieldError{Key: ka.Key, Code: CodeDuplicateAnswer, Message: label(ka.Key) + " is answered twice"})
+			errs = append(errs, FieldError{Key: ka.Key, Code: CodeDuplicateAnswer, Message: label(ka.Key) + " is answered twice", Answer: j + 1})
 			continue
 		}
 		seen[ka.Key] = true
 		switch {
 		case ka.Text != nil && ka.Bool != nil:
-			errs = append(errs, FieldError{Key: ka.Key, Code: CodeWrongType, Message: label(ka.Key) + " takes either text or bool, not both"})
+			errs = append(errs, FieldError{Key: ka.Key, Code: CodeWrongType, Message: label(ka.Key) + " takes either text or bool, not both", Answer: j + 1})
 		case ka.Text != nil:
 			out[ka.Key] = *ka.Text
 		case ka.Bool != nil:
@@ -77,6 +77,17 @@ func (r *Rules) AnswerAll(u *User, a Answers, interaction string, now time.Time)
 	patch, more := r.Answer(u, values, interaction, now)
 	errs = append(errs, more...)
 	if len(errs) > 0 {
+		for i := range errs {
+			if _, typed := a.Typed[errs[i].Key]; typed || errs[i].Answer > 0 {
+				continue
+			}
+			for j, ka := range a.ByKey {
+				if ka.Key == errs[i].Key {
+					errs[i].Answer = j + 1
+					break
+				}
+			}
+		}
 		return Patch{}, errs
 	}
 	return patch, nil

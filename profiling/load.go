@@ -216,6 +216,7 @@ func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
 	problems = append(problems, l.stages(r, raw.Stages, declared)...)
 	switch len(problems) {
 	case 0:
+		r.precompute()
 		return r, nil
 	case 1:
 		return nil, problems[0]

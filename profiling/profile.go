@@ -7,9 +7,10 @@ import (
 	"unicode/utf8"
 )
 
-// Value is one catalogue field's value for one user.
+// Value is one catalogue field's value for one user. The field's
+// descriptor is embedded, so v.Key, v.Label and v.Type are the field's.
 type Value struct {
-	Field       *Field
+	*Field
 	Known       bool
 	Value       any        // string for TEXT/PHONE/SELECT, bool for BOOLEAN; nil when unknown
 	Source      SourceKind // "" when unknown
@@ -39,6 +40,7 @@ type Profile struct {
 	rules   *Rules
 	now     time.Time
 	facts   conditionUser
+	vars    *activation // the conditions' variables, with no interaction context
 	index   map[string]int
 	skipped map[string]skippedEntry
 	prompts *PromptCounts // prompts shown in the budget windows; nil: unknown (budget.go)
@@ -47,14 +49,82 @@ type Profile struct {
 	holds []bool
 }
 
-// PendingField is a field to ask now, with the stage that asks it.
+// PendingField is a field to ask now, with the stage that asks it. The
+// field's descriptor is embedded, so p.Key, p.Label, p.Type, p.Required and
+// p.Options are the field's.
 type PendingField struct {
-	Field  *Field
+	*Field
 	Stage  string
 	Reason string
 	Kind   PromptKind // why it is asked (reconfirm.go)
 	// Current is the known value to prefill when Kind is not PromptAsk.
 	Current any
+}
+
+// The accessors below answer "known or not" with a nil pointer instead of a
+// zero value, and point into the profile or the rules instead of copying, so
+// a caller (the GraphQL layer binds them directly) costs no allocation.
+// Treat what they point to as read-only.
+
+// OptionalPlaceholder is the field's placeholder, or nil when it has none.
+func (p *PendingField) OptionalPlaceholder() *string { return nonEmpty(&p.Field.Placeholder) }
+
+// TextMinLength is a TEXT field's minimum length, or nil for another type or
+// no minimum beyond non-empty.
+func (p *PendingField) TextMinLength() *int { return p.Field.textBound(&p.Field.MinLength) }
+
+// TextMaxLength is a TEXT field's maximum length, or nil for another type.
+func (p *PendingField) TextMaxLength() *int { return p.Field.textBound(&p.Field.MaxLength) }
+
+func (f *Field) textBound(n *int) *int {
+	if f.Type != FieldText || *n == 0 {
+		return nil
+	}
+	return n
+}
+
+// KnownSource is where the value came from, or nil when it is unknown.
+func (v *Value) KnownSource() *SourceKind {
+	if !v.Known {
+		return nil
+	}
+	return &v.Source
+}
+
+// CollectedInStage is the stage the answer was collected in, or nil when not
+// recorded.
+func (v *Value) CollectedInStage() *string { return nonEmpty(&v.Stage) }
+
+// CollectedInContext is the interaction context the answer was collected
+// in, or nil when not recorded.
+func (v *Value) CollectedInContext() *string { return nonEmpty(&v.Context) }
+
+// ID is the user's id.
+func (p *Profile) ID() string { return p.User.ID }
+
+// CurrentStage is Stage, or nil when no stage holds.
+func (p *Profile) CurrentStage() *string { return nonEmpty(&p.Stage) }
+
+// Email is the user's email address, or nil when unknown.
+func (p *Profile) Email() *string { return nonEmpty(&p.User.Email) }
+
+// EmailVerified reports whether the identity provider verified the email.
+func (p *Profile) EmailVerified() bool { return p.User.EmailVerified }
+
+// Name is the user's display name, or nil when unknown.
+func (p *Profile) Name() *string { return nonEmpty(&p.User.Name) }
+
+// Picture is the URL of the user's picture, or nil when unknown.
+func (p *Profile) Picture() *string { return nonEmpty(&p.User.Picture) }
+
+// LoginsCount is how many times the user has logged in.
+func (p *Profile) LoginsCount() int64 { return p.User.LoginsCount }
+
+func nonEmpty(s *string) *string {
+	if *s == "" {
+		return nil
+	}
+	return s
 }
 
 // ArgumentError is a request argument the caller got wrong (as opposed to
@@ -81,12 +151,11 @@ func (r *Rules) Profile(u *User, now time.Time) *Profile {
 		rules:   r,
 		now:     now,
 		facts:   conditionFacts(u),
-		index:   make(map[string]int, len(r.fields)),
+		index:   r.index,
 		skipped: skipped,
 	}
 	known := 0
 	for i, f := range r.fields {
-		p.index[f.Key] = i
 		p.Values[i] = lookup(u, f, collected)
 		p.annotateSkip(&p.Values[i])
 		if p.Values[i].Known {
@@ -94,9 +163,10 @@ func (r *Rules) Profile(u *User, now time.Time) *Profile {
 		}
 	}
 	p.Completion = float64(known) / float64(len(r.fields))
+	p.vars = newActivation(&p.facts, "", now)
 	p.holds = make([]bool, len(r.stages))
 	for i, s := range r.stages {
-		if p.holds[i] = r.holds(s, &p.facts, "", now); p.holds[i] {
+		if p.holds[i] = r.holds(s, p.vars); p.holds[i] {
 			p.Stage = s.Name
 		}
 	}
@@ -130,21 +200,29 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 	if reason := checkContext(interaction); reason != "" {
 		return nil, &ArgumentError{Argument: "context", Reason: reason}
 	}
-	out := []PendingField{}
+	out := make([]PendingField, 0, min(n, len(p.Values)))
 	if p.overBudget() {
 		return out, nil
 	}
-	seen := map[string]bool{}
+	// seen is indexed by catalogue position: a field asked by two stages
+	// is considered once, for the first.
+	var small [64]bool
+	seen := small[:0]
+	if len(p.Values) <= len(small) {
+		seen = small[:len(p.Values)]
+	} else {
+		seen = make([]bool, len(p.Values))
+	}
 	for _, s := range p.askingStages(interaction) {
-		for _, f := range s.Fields {
-			if seen[f.Key] {
+		for i, pos := range s.positions {
+			if seen[pos] {
 				continue
 			}
-			seen[f.Key] = true
-			if !p.askable(f.Key) || p.hidden(f.Key) {
+			seen[pos] = true
+			if key := s.Fields[i].Key; !p.askable(key) || p.hidden(key) {
 				continue
 			}
-			out = append(out, p.pendingField(p.Values[p.index[f.Key]], s))
+			out = append(out, p.pendingField(p.Values[pos], s))
 			if len(out) == n {
 				return out, nil
 			}
@@ -159,15 +237,24 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 func (p *Profile) askingStages(interaction string) []*Stage {
 	stages := p.rules.stages
 	out := make([]*Stage, 0, len(stages))
-	if interaction != "" {
+	if interaction == "" {
+		// Every stage was evaluated without a context when the profile
+		// was made: reuse those results.
 		for i, s := range stages {
-			if !p.holds[i] && p.rules.holds(s, &p.facts, interaction, p.now) {
+			if p.holds[i] {
 				out = append(out, s)
 			}
 		}
+		return out
+	}
+	vars := p.vars.withContext(interaction)
+	for i, s := range stages {
+		if !p.holds[i] && p.rules.holds(s, vars) {
+			out = append(out, s)
+		}
 	}
 	for i, s := range stages {
-		if p.holds[i] && (interaction == "" || p.rules.holds(s, &p.facts, interaction, p.now)) {
+		if p.holds[i] && p.rules.holds(s, vars) {
 			out = append(out, s)
 		}
 	}

@@ -52,3 +52,19 @@ func (f *Field) consentVersion() string {
 	}
 	return f.Consent.Version
 }
+
+// ConsentText is a consent field's text, or nil for another field.
+func (p *PendingField) ConsentText() *string {
+	if p.Field.Consent == nil {
+		return nil
+	}
+	return &p.Field.Consent.Text
+}
+
+// ConsentVersion is a consent field's version, or nil for another field.
+func (p *PendingField) ConsentVersion() *string {
+	if p.Field.Consent == nil {
+		return nil
+	}
+	return &p.Field.Consent.Version
+}

@@ -131,6 +131,10 @@ type Stage struct {
 	Fields []*Field // in the order the stage asks them
 
 	cond *condition
+	// asks[i] is what Pending answers for Fields[i], and positions[i] that
+	// field's place in the catalogue; both fixed at load (see precompute).
+	asks      []PendingField
+	positions []int
 }
 
 // Policy holds the knobs that apply across stages.
@@ -155,6 +159,27 @@ type Rules struct {
 	byKey   map[string]*Field
 	stages  []*Stage
 	onError ConditionErrorHandler
+	// index is each field's place in the catalogue, by key; fixed at load
+	// and shared, read-only, by every Profile.
+	index map[string]int
+}
+
+// precompute fixes, once per rules file, what every profile and prompt
+// would otherwise rebuild: the catalogue index and each stage's pending
+// field descriptors.
+func (r *Rules) precompute() {
+	r.index = make(map[string]int, len(r.fields))
+	for i, f := range r.fields {
+		r.index[f.Key] = i
+	}
+	for _, s := range r.stages {
+		s.asks = make([]PendingField, len(s.Fields))
+		s.positions = make([]int, len(s.Fields))
+		for i, f := range s.Fields {
+			s.asks[i] = PendingField{Field: f, Stage: s.Name, Reason: s.Reason}
+			s.positions[i] = r.index[f.Key]
+		}
+	}
 }
 
 // Fields returns the catalogue in display order.

@@ -1,7 +1,6 @@
 package resolvers
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
@@ -43,22 +42,13 @@ func splitContext(input map[string]any) (string, profiling.Answers) {
 // answersInputField is UpdateProfileInput's list of answers by key.
 const answersInputField = "answers"
 
-// answerErrors is userErrors with the path of an answer by key pointing at
-// its place in input.answers.
-func answerErrors(problems []profiling.FieldError, a profiling.Answers) []model.UserError {
-	out := userErrors(problems)
-	for i, p := range problems {
-		if _, typed := a.Typed[p.Key]; typed {
-			continue
-		}
-		for j, ka := range a.ByKey {
-			if ka.Key == p.Key {
-				out[i].Field = []string{"input", answersInputField, strconv.Itoa(j)}
-				break
-			}
-		}
+// errorPath is a UserError's path: the typed input field, or the answer's
+// place in input.answers.
+func errorPath(e *profiling.FieldError) []string {
+	if e.Answer > 0 {
+		return []string{"input", answersInputField, strconv.Itoa(e.Answer - 1)}
 	}
-	return out
+	return []string{"input", e.Key}
 }
 
 func derefAny(v any) any {
@@ -75,32 +65,6 @@ func derefAny(v any) any {
 		return nil
 	}
 	return v
-}
-
-func userErrors(problems []profiling.FieldError) []model.UserError {
-	out := make([]model.UserError, 0, len(problems))
-	for _, p := range problems {
-		out = append(out, model.UserError{
-			Field:   []string{"input", p.Key},
-			Message: p.Message,
-			Code:    model.UserErrorCode(p.Code),
-		})
-	}
-	return out
-}
-
-func fieldType(f *profiling.Field) (model.FieldType, error) {
-	t := model.FieldType(f.Type)
-	if !t.IsValid() {
-		return "", errUnmapped("field type", f.Type)
-	}
-	return t, nil
-}
-
-// errUnmapped means the domain grew a value the schema does not know yet; it
-// surfaces as INTERNAL and in the log, not as a silently wrong answer.
-func errUnmapped(what string, v any) error {
-	return fmt.Errorf("the schema has no %s %q", what, v)
 }
 
 func textValue(p *profiling.Profile, key string) *string {
@@ -121,21 +85,6 @@ func boolValue(p *profiling.Profile, key string) *bool {
 	return nil
 }
 
-// textBound reports a length bound for TEXT fields only; 0 means unbounded.
-func textBound(f *profiling.Field, n int) *int {
-	if f.Type != profiling.FieldText || n == 0 {
-		return nil
-	}
-	return &n
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 func optionalTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -151,20 +100,9 @@ func deref(s *string) string {
 	return *s
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
 	}
-	return s
-}
-
-func valueSource(v *profiling.Value) (*model.ValueSource, error) {
-	if !v.Known {
-		return nil, nil
-	}
-	s := model.ValueSource(v.Source)
-	if !s.IsValid() {
-		return nil, errUnmapped("source", v.Source)
-	}
-	return &s, nil
+	return &s
 }

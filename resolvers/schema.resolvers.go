@@ -14,48 +14,8 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
-func (r *fieldExplanationResolver) Key(ctx context.Context, obj *profiling.Explanation) (string, error) {
-	return obj.Field.Key, nil
-}
-
-func (r *fieldExplanationResolver) Label(ctx context.Context, obj *profiling.Explanation) (string, error) {
-	return obj.Field.Label, nil
-}
-
-func (r *fieldExplanationResolver) Status(ctx context.Context, obj *profiling.Explanation) (model.FieldStatus, error) {
-	st := model.FieldStatus(obj.Status)
-	if !st.IsValid() {
-		return "", errUnmapped("field status", obj.Status)
-	}
-	return st, nil
-}
-
-func (r *fieldExplanationResolver) Explanation(ctx context.Context, obj *profiling.Explanation) (string, error) {
-	return obj.Text, nil
-}
-
-func (r *fieldExplanationResolver) Stage(ctx context.Context, obj *profiling.Explanation) (*string, error) {
-	return optional(obj.Stage), nil
-}
-
-func (r *fieldExplanationResolver) Source(ctx context.Context, obj *profiling.Explanation) (*model.ValueSource, error) {
-	return valueSource(&obj.Value)
-}
-
 func (r *fieldExplanationResolver) CollectedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
 	return optionalTime(obj.Value.CollectedAt), nil
-}
-
-func (r *fieldExplanationResolver) CollectedInStage(ctx context.Context, obj *profiling.Explanation) (*string, error) {
-	return optional(obj.Value.Stage), nil
-}
-
-func (r *fieldExplanationResolver) CollectedInContext(ctx context.Context, obj *profiling.Explanation) (*string, error) {
-	return optional(obj.Value.Context), nil
-}
-
-func (r *fieldExplanationResolver) CollectedUnderRulesVersion(ctx context.Context, obj *profiling.Explanation) (*string, error) {
-	return optional(obj.Value.RulesVersion), nil
 }
 
 func (r *fieldExplanationResolver) SkippedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
@@ -64,10 +24,6 @@ func (r *fieldExplanationResolver) SkippedAt(ctx context.Context, obj *profiling
 
 func (r *fieldExplanationResolver) SkippedUntil(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
 	return optionalTime(obj.Value.SkippedUntil), nil
-}
-
-func (r *fieldExplanationResolver) SkipCount(ctx context.Context, obj *profiling.Explanation) (int, error) {
-	return obj.Value.SkipCount, nil
 }
 
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error) {
@@ -80,7 +36,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]a
 	if err != nil {
 		return nil, err
 	}
-	return &model.UpdateProfilePayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: answerErrors(out.Problems, answers)}, nil
+	return &model.UpdateProfilePayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error) {
@@ -96,7 +52,7 @@ func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipField
 	if err != nil {
 		return nil, err
 	}
-	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
+	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *mutationResolver) RestoreFields(ctx context.Context, input model.RestoreFieldsInput) (*model.SkipFieldsPayload, error) {
@@ -108,7 +64,7 @@ func (r *mutationResolver) RestoreFields(ctx context.Context, input model.Restor
 	if err != nil {
 		return nil, err
 	}
-	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
+	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *mutationResolver) PromptShown(ctx context.Context, input model.PromptShownInput) (*model.PromptShownPayload, error) {
@@ -120,108 +76,19 @@ func (r *mutationResolver) PromptShown(ctx context.Context, input model.PromptSh
 	if err != nil {
 		return nil, err
 	}
-	return &model.PromptShownPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: userErrors(out.Problems)}, nil
-}
-
-func (r *profileFieldResolver) Key(ctx context.Context, obj *profiling.PendingField) (string, error) {
-	return obj.Field.Key, nil
-}
-
-func (r *profileFieldResolver) Label(ctx context.Context, obj *profiling.PendingField) (string, error) {
-	return obj.Field.Label, nil
-}
-
-func (r *profileFieldResolver) Type(ctx context.Context, obj *profiling.PendingField) (model.FieldType, error) {
-	return fieldType(obj.Field)
-}
-
-func (r *profileFieldResolver) Required(ctx context.Context, obj *profiling.PendingField) (bool, error) {
-	return obj.Field.Required, nil
-}
-
-func (r *profileFieldResolver) Options(ctx context.Context, obj *profiling.PendingField) ([]profiling.Option, error) {
-	return nonNil(obj.Field.Options), nil
-}
-
-func (r *profileFieldResolver) Placeholder(ctx context.Context, obj *profiling.PendingField) (*string, error) {
-	return optional(obj.Field.Placeholder), nil
-}
-
-func (r *profileFieldResolver) MinLength(ctx context.Context, obj *profiling.PendingField) (*int, error) {
-	return textBound(obj.Field, obj.Field.MinLength), nil
-}
-
-func (r *profileFieldResolver) MaxLength(ctx context.Context, obj *profiling.PendingField) (*int, error) {
-	return textBound(obj.Field, obj.Field.MaxLength), nil
-}
-
-func (r *profileFieldResolver) Kind(ctx context.Context, obj *profiling.PendingField) (model.PromptKind, error) {
-	k := model.PromptKind(obj.Kind)
-	if !k.IsValid() {
-		return "", errUnmapped("prompt kind", obj.Kind)
-	}
-	return k, nil
-}
-
-func (r *profileFieldResolver) CurrentValue(ctx context.Context, obj *profiling.PendingField) (any, error) {
-	return obj.Current, nil
-}
-
-func (r *profileFieldResolver) ConsentText(ctx context.Context, obj *profiling.PendingField) (*string, error) {
-	if obj.Field.Consent == nil {
-		return nil, nil
-	}
-	return &obj.Field.Consent.Text, nil
-}
-
-func (r *profileFieldResolver) ConsentVersion(ctx context.Context, obj *profiling.PendingField) (*string, error) {
-	if obj.Field.Consent == nil {
-		return nil, nil
-	}
-	return &obj.Field.Consent.Version, nil
-}
-
-func (r *profileValueResolver) Key(ctx context.Context, obj *profiling.Value) (string, error) {
-	return obj.Field.Key, nil
-}
-
-func (r *profileValueResolver) Label(ctx context.Context, obj *profiling.Value) (string, error) {
-	return obj.Field.Label, nil
-}
-
-func (r *profileValueResolver) Type(ctx context.Context, obj *profiling.Value) (model.FieldType, error) {
-	return fieldType(obj.Field)
-}
-
-func (r *profileValueResolver) Source(ctx context.Context, obj *profiling.Value) (*model.ValueSource, error) {
-	if !obj.Known {
-		return nil, nil
-	}
-	s := model.ValueSource(obj.Source)
-	if !s.IsValid() {
-		return nil, errUnmapped("source", obj.Source)
-	}
-	return &s, nil
+	return &model.PromptShownPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *profileValueResolver) CollectedAt(ctx context.Context, obj *profiling.Value) (*time.Time, error) {
 	return optionalTime(obj.CollectedAt), nil
 }
 
-func (r *profileValueResolver) CollectedInStage(ctx context.Context, obj *profiling.Value) (*string, error) {
-	return optional(obj.Stage), nil
-}
-
-func (r *profileValueResolver) CollectedInContext(ctx context.Context, obj *profiling.Value) (*string, error) {
-	return optional(obj.Context), nil
-}
-
 func (r *profileValueResolver) RulesVersion(ctx context.Context, obj *profiling.Value) (*string, error) {
-	return optional(obj.RulesVersion), nil
+	return nonEmpty(obj.RulesVersion), nil
 }
 
 func (r *profileValueResolver) ConsentVersion(ctx context.Context, obj *profiling.Value) (*string, error) {
-	return optional(obj.ConsentVersion), nil
+	return nonEmpty(obj.ConsentVersion), nil
 }
 
 func (r *profileValueResolver) SkippedUntil(ctx context.Context, obj *profiling.Value) (*time.Time, error) {
@@ -240,28 +107,8 @@ func (r *queryResolver) PendingFields(ctx context.Context, context *string, limi
 	return profile.Pending(deref(context), limit)
 }
 
-func (r *viewerResolver) ID(ctx context.Context, obj *profiling.Profile) (string, error) {
-	return obj.User.ID, nil
-}
-
-func (r *viewerResolver) Email(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return optional(obj.User.Email), nil
-}
-
-func (r *viewerResolver) EmailVerified(ctx context.Context, obj *profiling.Profile) (bool, error) {
-	return obj.User.EmailVerified, nil
-}
-
-func (r *viewerResolver) Name(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return optional(obj.User.Name), nil
-}
-
-func (r *viewerResolver) Picture(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return optional(obj.User.Picture), nil
-}
-
-func (r *viewerResolver) LoginsCount(ctx context.Context, obj *profiling.Profile) (int, error) {
-	return int(obj.User.LoginsCount), nil
+func (r *userErrorResolver) Field(ctx context.Context, obj *profiling.FieldError) ([]string, error) {
+	return errorPath(obj), nil
 }
 
 func (r *viewerResolver) CreatedAt(ctx context.Context, obj *profiling.Profile) (*time.Time, error) {
@@ -296,14 +143,6 @@ func (r *viewerResolver) Subscribed(ctx context.Context, obj *profiling.Profile)
 	return boolValue(obj, "subscribed"), nil
 }
 
-func (r *viewerResolver) Stage(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return optional(obj.Stage), nil
-}
-
-func (r *viewerResolver) Fields(ctx context.Context, obj *profiling.Profile) ([]profiling.Value, error) {
-	return obj.Values, nil
-}
-
 func (r *viewerResolver) Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error) {
 	return obj.ValueOf(key)
 }
@@ -322,19 +161,19 @@ func (r *Resolver) FieldExplanation() graph.FieldExplanationResolver {
 
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
-func (r *Resolver) ProfileField() graph.ProfileFieldResolver { return &profileFieldResolver{r} }
-
 func (r *Resolver) ProfileValue() graph.ProfileValueResolver { return &profileValueResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
+
+func (r *Resolver) UserError() graph.UserErrorResolver { return &userErrorResolver{r} }
 
 func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
 
 type (
 	fieldExplanationResolver struct{ *Resolver }
 	mutationResolver         struct{ *Resolver }
-	profileFieldResolver     struct{ *Resolver }
 	profileValueResolver     struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
+	userErrorResolver        struct{ *Resolver }
 	viewerResolver           struct{ *Resolver }
 )

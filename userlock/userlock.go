@@ -17,6 +17,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/redisconn"
@@ -50,6 +53,13 @@ type Config struct {
 	Metrics prometheus.Registerer
 }
 
+// Outcomes, the outcome label of the lock metrics.
+const (
+	outcomeAcquired         = "acquired"
+	outcomeTimeout          = "timeout"
+	outcomeRedisUnavailable = "redis_unavailable"
+)
+
 // Locks is a profiling.Locker on Redis. It is safe for concurrent use.
 type Locks struct {
 	rdb    redis.UniversalClient
@@ -57,6 +67,10 @@ type Locks struct {
 	cfg    Config
 	log    *slog.Logger
 	counts *prometheus.CounterVec
+	// wait is how long LockUser took, by outcome; contended counts locks
+	// found held by another writer at the first try.
+	wait      *prometheus.HistogramVec
+	contended prometheus.Counter
 }
 
 var _ profiling.Locker = (*Locks)(nil)
@@ -87,10 +101,22 @@ func New(rdb redis.UniversalClient, guard *redisconn.Guard, cfg Config) *Locks {
 		Name: "bff_cache_user_lock_total",
 		Help: "User write lock requests by outcome: acquired, timeout (another writer held it), redis_unavailable (written without the lock).",
 	}, []string{"outcome"})
-	if cfg.Metrics != nil {
-		cfg.Metrics.MustRegister(counts)
+	wait := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "bff_cache_user_lock_wait_seconds",
+		Help:    "Time to take a user's write lock (or give up), by outcome: acquired, timeout, redis_unavailable.",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"outcome"})
+	contended := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bff_cache_user_lock_contended_total",
+		Help: "User write lock requests that found the lock held by another writer and had to wait.",
+	})
+	for _, o := range []string{outcomeAcquired, outcomeTimeout, outcomeRedisUnavailable} {
+		counts.WithLabelValues(o)
 	}
-	return &Locks{rdb: rdb, guard: guard, cfg: cfg, log: cfg.Logger, counts: counts}
+	if cfg.Metrics != nil {
+		cfg.Metrics.MustRegister(counts, wait, contended)
+	}
+	return &Locks{rdb: rdb, guard: guard, cfg: cfg, log: cfg.Logger, counts: counts, wait: wait, contended: contended}
 }
 
 // Key returns the Redis key of the user's write lock.
@@ -135,11 +161,33 @@ func (l *Locks) LockUser(ctx context.Context, id string) (unlock func(), err err
 	if id == "" {
 		return nil, fmt.Errorf("userlock: empty user id: %w", profiling.ErrUserNotFound)
 	}
+	reqCtx := ctx // the release is the request's, not the wait's
+	// The wait is a span of the request's trace (its Redis commands are its
+	// children), from the tracer of the request's own span.
+	ctx, span := trace.SpanFromContext(ctx).TracerProvider().Tracer("github.com/progressive-profiling/bff/userlock").
+		Start(ctx, "userlock.wait")
+	start := time.Now()
+	outcome, attempts := "", 0
+	defer func() {
+		if outcome != "" {
+			l.counts.WithLabelValues(outcome).Inc()
+			l.wait.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+		}
+		span.SetAttributes(attribute.String("userlock.outcome", outcome), attribute.Int("userlock.attempts", attempts))
+		if err != nil {
+			span.SetStatus(codes.Error, "user write lock not taken")
+		}
+		span.End()
+	}()
 	key, token := l.Key(id), rand.Text()
 	deadline := time.Now().Add(l.cfg.Wait)
 	backoff := lockBackoffFirst
 	for {
 		var acquired bool
+		attempts++
+		if attempts == 2 {
+			l.contended.Inc()
+		}
 		err := l.guard.Do(ctx, func(ctx context.Context) error {
 			var err error
 			acquired, err = l.rdb.SetNX(ctx, key, token, l.cfg.TTL).Result()
@@ -153,18 +201,18 @@ func (l *Locks) LockUser(ctx context.Context, id string) (unlock func(), err err
 			}
 			return nil, lockGaveUp(id, cause)
 		case err != nil:
-			l.counts.WithLabelValues("redis_unavailable").Inc()
+			outcome = outcomeRedisUnavailable
 			l.log.WarnContext(ctx, "userlock: user write lock unavailable (Redis failing); writing without it",
 				"user_id", id, "error", err)
 			return func() {}, nil
 		case acquired:
-			l.counts.WithLabelValues("acquired").Inc()
-			return l.unlocker(ctx, id, key, token), nil
+			outcome = outcomeAcquired
+			return l.unlocker(reqCtx, id, key, token), nil
 		}
 
 		wait := backoff/2 + mathrand.N(backoff/2+1)
 		if time.Now().Add(wait).After(deadline) {
-			l.counts.WithLabelValues("timeout").Inc()
+			outcome = outcomeTimeout
 			return nil, fmt.Errorf("userlock: user %q: %w: another change to this user did not finish within %v",
 				id, profiling.ErrUpstreamUnavailable, l.cfg.Wait)
 		}

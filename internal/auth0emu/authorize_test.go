@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/progressive-profiling/bff/internal/testkit"
 )
 
 const (
@@ -173,8 +175,8 @@ func wantOAuthError(t *testing.T, r httpResult, status int, code string) {
 	}
 }
 
-func pinnedClock() *fakeClock {
-	return &fakeClock{now: time.Date(2030, 3, 4, 5, 6, 7, 0, time.UTC)}
+func pinnedClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2030, 3, 4, 5, 6, 7, 0, time.UTC))
 }
 
 func TestAuthorizationCodeFlowWithPKCE(t *testing.T) {

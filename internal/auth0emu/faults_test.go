@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/progressive-profiling/bff/internal/testkit"
+
 	"github.com/auth0/go-auth0/management"
 )
 
@@ -44,7 +46,7 @@ func TestFaultStatusForTimes(t *testing.T) {
 // token bucket would: X-RateLimit-Reset and Retry-After follow RetryAfter,
 // also when set through the admin route.
 func TestFaultRateLimitedRetryAfter(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, Config{Now: clock.Now})
 	tok := bearer(managementToken(t, s, ""))
 	s.SetFault(RouteGetUser, Fault{RateLimited: true, RetryAfter: 2500 * time.Millisecond})

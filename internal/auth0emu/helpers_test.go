@@ -226,24 +226,6 @@ func mustParseTime(t *testing.T, v any) time.Time {
 	return tm
 }
 
-// fakeClock is a Config.Now the test moves; safe across goroutines.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // httptestServe calls h in-process, for handlers without a listener.
 func httptestServe(t *testing.T, h http.Handler, method, target string) httpResult {
 	t.Helper()

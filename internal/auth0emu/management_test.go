@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/progressive-profiling/bff/internal/testkit"
+
 	"github.com/auth0/go-auth0/management"
 )
 
@@ -139,7 +141,7 @@ func TestFieldsAndIncludeFields(t *testing.T) {
 // The token bucket: headers on every /api/v2 answer, 429 with Auth0's body
 // when empty, and refill over time (driven by Config.Now).
 func TestRateLimitTokenBucket(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, Config{RateLimit: 2, RateBurst: 3, Now: clock.Now})
 	tok := bearer(managementToken(t, s, ""))
 	var remaining []string
@@ -187,7 +189,7 @@ func TestRateLimitTokenBucket(t *testing.T) {
 // of a burst, explicit values win over a preset, and an unknown name is
 // refused with the names it could have been.
 func TestRatePresets(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, Config{RatePreset: "free", Now: clock.Now})
 	if c := s.Config(); c.RateLimit != 2 || c.RateBurst != 2 {
 		t.Errorf("free: rate %v burst %d, want 2 and 2", c.RateLimit, c.RateBurst)

@@ -3,6 +3,8 @@ package auth0emu
 import (
 	"errors"
 	"time"
+
+	"github.com/progressive-profiling/bff/profiling"
 )
 
 // The seeded users' fixed ids and their shared password.
@@ -22,10 +24,6 @@ const (
 	// user; Auth0 returns it as a JSON number.
 	SeedLinkedGitHubID = "5551234"
 )
-
-// bookkeepingKey is the app_metadata key under which the service records
-// when and where each answer was collected.
-const bookkeepingKey = "progressive_profiling"
 
 // SeedUsers is the dev-mode seed set, created now; see SeedUsersAt.
 func SeedUsers() []NewUser { return SeedUsersAt(time.Now()) }
@@ -97,7 +95,7 @@ func SeedUsersAt(now time.Time) []NewUser {
 			},
 			AppMetadata: map[string]any{
 				"roles": []any{"beta-tester"},
-				bookkeepingKey: map[string]any{
+				profiling.BookkeepingKey: map[string]any{
 					"collected": map[string]any{
 						"firstName": map[string]any{"at": collectedAt, "stage": "signup", "context": ""},
 						"lastName":  map[string]any{"at": collectedAt, "stage": "signup", "context": ""},

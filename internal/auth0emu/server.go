@@ -156,6 +156,7 @@ type Server struct {
 	patches []RecordedPatch
 	faults  map[Route]*activeFault
 	release chan struct{} // closed by ClearFaults: ends hangs and holds
+	traces  traceLog      // traceparent headers received; see traces.go
 
 	closed    chan struct{}
 	closeOnce sync.Once
