@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/progressive-profiling/bff/internal/auth0emu"
-	"github.com/progressive-profiling/bff/internal/redistest"
 	"github.com/progressive-profiling/bff/telemetry"
 )
 
@@ -33,24 +32,8 @@ type benchService struct {
 
 func newBenchService(tb testing.TB) *benchService {
 	tb.Helper()
-	cfg := auth0emu.Config{Audience: testAudience, ClientID: testClientID, ClientSecret: testClientSecret,
-		RateLimit: 10000, RateBurst: 10000}
-	emu, err := auth0emu.Listen("127.0.0.1:0", cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { emu.Close() })
-	for _, u := range auth0emu.SeedUsers() {
-		if _, err := emu.CreateUser(u); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	rs := redistest.Start(tb)
-	env := map[string]string{
-		"PORT": "0", "AUTH0_DOMAIN": emu.URL(), "AUTH0_AUDIENCE": testAudience,
-		"AUTH0_CLIENT_ID": testClientID, "AUTH0_CLIENT_SECRET": testClientSecret,
-		"REDIS_URL": rs.URL(), "LOG_LEVEL": "error",
-	}
+	emu, _, env := testTenant(tb)
+	env["LOG_LEVEL"] = "error"
 	c, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		tb.Fatal(err)

@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +20,7 @@ import (
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/internal/redistest"
 	"github.com/progressive-profiling/bff/internal/syncbuf"
+	"github.com/progressive-profiling/bff/internal/testkit"
 )
 
 // The test tenant's settings; the emulator and the service must agree.
@@ -65,14 +66,14 @@ func startService(t *testing.T, opts ...envOption) *testEnv {
 // testTenant starts an emulator seeded with the dev users and a
 // redis-server, and returns the environment a service instance needs to
 // use both, as startService would configure it.
-func testTenant(t *testing.T) (*auth0emu.Server, *redistest.Server, map[string]string) {
+func testTenant(t testing.TB) (*auth0emu.Server, *redistest.Server, map[string]string) {
 	t.Helper()
 	return testTenantWith(t, auth0emu.Config{})
 }
 
 // testTenantWith is testTenant with emulator settings beyond the test
 // tenant's own (a custom domain, say).
-func testTenantWith(t *testing.T, cfg auth0emu.Config) (*auth0emu.Server, *redistest.Server, map[string]string) {
+func testTenantWith(t testing.TB, cfg auth0emu.Config) (*auth0emu.Server, *redistest.Server, map[string]string) {
 	t.Helper()
 	cfg.Audience, cfg.ClientID, cfg.ClientSecret = testAudience, testClientID, testClientSecret
 	if cfg.RatePreset == "" && cfg.RateLimit == 0 {
@@ -101,8 +102,8 @@ func testTenantWith(t *testing.T, cfg auth0emu.Config) (*auth0emu.Server, *redis
 	}
 }
 
-// runService calls run with env as the whole environment and waits until it
-// prints its address.
+// runService runs the service with env as the whole environment and waits
+// until it listens (runNotifying's hook) and answers /healthz.
 //
 // Unless env names one, the internal listener (METRICS_ADDR) takes a free
 // loopback port, so services running at once never share one.
@@ -114,8 +115,9 @@ func runService(t *testing.T, env map[string]string) *testEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &testEnv{t: t, out: &syncbuf.Buffer{}, logs: &syncbuf.Buffer{}}
 	done := make(chan error, 1)
+	listens := make(chan listening, 1)
 	go func() {
-		done <- run(ctx, func(k string) string { return env[k] }, e.out, e.logs)
+		done <- runNotifying(ctx, func(k string) string { return env[k] }, e.out, e.logs, func(l listening) { listens <- l })
 	}()
 	var once sync.Once
 	var stopErr error
@@ -135,25 +137,36 @@ func runService(t *testing.T, env map[string]string) *testEnv {
 			t.Errorf("service stopped with: %v\nlogs:\n%s", err, e.logs.String())
 		}
 	})
-	listening := regexp.MustCompile(`listening on (http://\S+)`)
-	internal := regexp.MustCompile(`metrics and pprof \(internal\) on (http://\S+)/metrics`)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listening.FindStringSubmatch(e.out.String()); m != nil {
-			e.url = m[1]
-			if m := internal.FindStringSubmatch(e.out.String()); m != nil {
-				e.internalURL = m[1]
-			}
-			return e
+	select {
+	case l := <-listens:
+		e.url = loopbackURL(l.public)
+		if l.internal != nil {
+			e.internalURL = loopbackURL(l.internal)
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("service exited before listening: %v\nlogs:\n%s", err, e.logs.String())
-		case <-time.After(20 * time.Millisecond):
-		}
+	case err := <-done:
+		t.Fatalf("service exited before listening: %v\nlogs:\n%s", err, e.logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("service did not listen within 30s; stdout:\n%s\nlogs:\n%s", e.out.String(), e.logs.String())
 	}
-	t.Fatalf("service did not print its address within 30s; stdout:\n%s\nlogs:\n%s", e.out.String(), e.logs.String())
-	return nil
+	testkit.Eventually(t, "the service to answer /healthz", func() bool {
+		resp, err := http.Get(e.url + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return e
+}
+
+// loopbackURL is the http URL of a listener, over loopback when it listens
+// on every interface.
+func loopbackURL(a net.Addr) string {
+	tcp := a.(*net.TCPAddr)
+	if tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("http://127.0.0.1:%d", tcp.Port)
+	}
+	return "http://" + tcp.String()
 }
 
 // login runs the password grant against the emulator, as a client's login

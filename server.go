@@ -55,6 +55,17 @@ const shutdownGrace = 10 * time.Second
 // run starts the service and blocks until ctx ends, then shuts down
 // gracefully. Tests call it with their own environment.
 func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runNotifying(ctx, getenv, stdout, stderr, nil)
+}
+
+// listening is where a running service listens: its public address and
+// its internal one (nil when METRICS_ADDR is off).
+type listening struct{ public, internal net.Addr }
+
+// runNotifying is run, calling onListen (when not nil) once both
+// listeners accept connections: how tests learn the ports they asked the
+// system to pick.
+func runNotifying(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, onListen func(listening)) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -89,7 +100,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err := a.ready.checkAuth0AtStartup(ctx); err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, a, stdout)
+	return serve(ctx, cfg, log, a, stdout, onListen)
 }
 
 // app is the service assembled from its configuration: the HTTP handler
@@ -169,7 +180,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *teleme
 		// the request's trace, and sends its traceparent.
 		HTTPClient: &http.Client{
 			Timeout:   auth0store.DefaultTimeout,
-			Transport: auth0store.TracedTransport(http.DefaultTransport, tracing.Provider, tracing.Propagator),
+			Transport: auth0store.TracedTransport(auth0store.NewTransport(), tracing.Provider, tracing.Propagator),
 		},
 		Logger:       log,
 		Metrics:      registry,
@@ -232,8 +243,9 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *teleme
 
 // serve listens, serves a's handler until ctx ends, then fails readiness,
 // waits ShutdownDelay and drains.
-func serve(ctx context.Context, cfg config, log *slog.Logger, a *app, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config, log *slog.Logger, a *app, stdout io.Writer, onListen func(listening)) error {
 	handler, rules, emu, ready := a.handler, a.rules, a.emu, a.ready
+	var addrs listening
 
 	// /metrics and /debug/pprof on their own, internal listener.
 	if cfg.MetricsAddr != "off" {
@@ -247,6 +259,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, a *app, stdout io.
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 		go func() { _ = internal.Serve(internalLn) }()
+		addrs.internal = internalLn.Addr()
 		defer internal.Close()
 		fmt.Fprintf(stdout, "metrics and pprof (internal) on http://%s/metrics\n", internalLn.Addr())
 		log.Info("internal listener", "addr", internalLn.Addr().String(), "serves", "/metrics, /debug/pprof")
@@ -269,6 +282,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, a *app, stdout io.
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	printBanner(stdout, cfg, ln.Addr(), rules, emu)
+	if onListen != nil {
+		addrs.public = ln.Addr()
+		onListen(addrs)
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "dev_mode", cfg.DevMode, "rules", rules.File(), "embedded_redis", cfg.EmbeddedRedis)
 
 	select {

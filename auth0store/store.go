@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	s.failures = &failureLog{log: cfg.Logger, interval: time.Minute, causes: map[string]*failureCause{}}
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: cfg.Timeout}
+		httpClient = &http.Client{Timeout: cfg.Timeout, Transport: NewTransport()}
 	}
 	apiClient := *httpClient
 	apiClient.Transport = &budgetWatch{base: httpClient.Transport, store: s}
@@ -401,4 +401,19 @@ func (s *Store) call(ctx context.Context, op, id string, fn func(context.Context
 	case <-ctx.Done():
 		return nil, classify(op, ctx.Err())
 	}
+}
+
+// NewTransport is the HTTP transport for the Management API: the default
+// one, with idle connections kept for as many concurrent calls as a busy
+// instance makes to its one tenant host. http.DefaultTransport keeps two
+// per host, so under concurrency most calls would open a new connection,
+// each a TLS handshake against a real tenant. HTTP/2 is used where the
+// tenant offers it.
+func NewTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	return t
 }

@@ -461,3 +461,35 @@ func TestRootAttributesAndNumericIdentityIDsAreKept(t *testing.T) {
 		t.Errorf("returning user: root attributes %v, err %v", u.RootAttributes, err)
 	}
 }
+
+// Concurrent Management API calls reuse their connections: after the first
+// round has opened what the concurrency needs, later rounds open (almost)
+// none. Each opened connection is a TLS handshake against a real tenant.
+func TestManagementAPIConnectionsAreReused(t *testing.T) {
+	emu := emulator(t)
+	s := newStore(t, emu, Config{})
+	const concurrent, rounds = 32, 4
+	round := func() {
+		var wg sync.WaitGroup
+		for range concurrent {
+			wg.Go(func() {
+				if _, _, err := s.User(context.Background(), auth0emu.SeedReturningUserID, profiling.Read{}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	round()
+	first := emu.Connections()
+	for range rounds - 1 {
+		round()
+	}
+	later := emu.Connections() - first
+	calls := concurrent * rounds
+	t.Logf("%d calls in %d rounds of %d: %d connections in the first round, %d after (%.2f per call)",
+		calls, rounds, concurrent, first, later, float64(emu.Connections())/float64(calls))
+	if later > 4 {
+		t.Fatalf("rounds after the first opened %d connections for %d calls: connections are not reused", later, concurrent*(rounds-1))
+	}
+}

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"golang.org/x/time/rate"
 
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/resolvers"
@@ -21,6 +23,9 @@ import (
 // INTERNAL and is logged, so upstream URLs, status texts and stack traces
 // stay in the logs.
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	// During an outage every request fails the same way: say so, not once
+	// per request (the store logs each upstream cause once a minute).
+	outageLog := rate.NewLimiter(rate.Every(10*time.Second), 1)
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		presented := graphql.DefaultErrorPresenter(ctx, err)
 		var argErr *profiling.ArgumentError
@@ -28,8 +33,18 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		switch {
 		case errors.As(err, &argErr):
 			return withCode(presented, resolvers.CodeBadUserInput, argErr.Error())
+		case errors.Is(err, context.Canceled):
+			// The client left; nobody reads this answer, and it is no fault
+			// of ours.
+			log.DebugContext(ctx, "request cancelled by the client", "path", presented.Path.String())
+			return withCode(presented, resolvers.CodeInternal, "The request was cancelled.")
 		case errors.Is(err, profiling.ErrUpstreamUnavailable):
-			log.WarnContext(ctx, "user store unavailable", "error", err, "path", presented.Path.String())
+			level := slog.LevelDebug
+			if outageLog.Allow() {
+				level = slog.LevelWarn
+			}
+			log.Log(ctx, level, "user store unavailable (logged at most every 10 s; the access log has every request)",
+				"error", err, "path", presented.Path.String())
 			return withCode(presented, resolvers.CodeUpstreamUnavailable, "The profile service is temporarily unavailable; try again shortly.")
 		case errors.Is(err, profiling.ErrUserNotFound):
 			return withCode(presented, resolvers.CodeUnauthenticated, "The signed-in user no longer exists.")

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -136,8 +137,11 @@ type Config struct {
 // Server is an in-memory Auth0 tenant. All methods are safe for concurrent
 // use.
 type Server struct {
-	cfg     Config
-	limiter *rate.Limiter
+	// connections counts the TCP connections clients opened (Listen only),
+	// so tests can see whether a client reuses its connections.
+	connections atomic.Int64
+	cfg         Config
+	limiter     *rate.Limiter
 
 	baseMu  sync.RWMutex
 	baseURL string
@@ -279,6 +283,11 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          nil,
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				s.connections.Add(1)
+			}
+		},
 	}
 	s.serveDone = make(chan struct{})
 	go func() {
@@ -395,3 +404,8 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// Connections returns how many TCP connections clients have opened to a
+// server started with Listen: each is a TLS handshake against a real
+// tenant, so a client should reuse them.
+func (s *Server) Connections() int64 { return s.connections.Load() }
