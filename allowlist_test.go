@@ -35,7 +35,13 @@ var (
 		"title": true, "phone": true, "subscribed": true,
 	}
 	bookkeepingSections = map[string]bool{"collected": true, "skipped": true}
-	bookkeepingEntry    = map[string]bool{"at": true, "stage": true, "context": true}
+	bookkeepingEntry    = map[string]bool{"at": true, "stage": true, "context": true, "rulesVersion": true, "consentVersion": true}
+	// bookkeepingFlags are the non-text entries: a skip's count of "not
+	// now"s in a row (a small whole number) and "never ask" (true).
+	bookkeepingFlags = map[string]func(any) bool{
+		"count": func(v any) bool { n, ok := v.(float64); return ok && n >= 1 && n <= 1000 && n == float64(int(n)) },
+		"never": func(v any) bool { return v == true },
+	}
 )
 
 const (
@@ -269,6 +275,12 @@ func allowListViolations(body []byte) []string {
 						bad("bookkeeping %s.%s is %T", section, field, entry)
 					}
 					for ek, ev := range fm {
+						if ok := bookkeepingFlags[ek]; ok != nil && section == "skipped" {
+							if !ok(ev) {
+								bad("bookkeeping %s.%s.%s = %.40v", section, field, ek, ev)
+							}
+							continue
+						}
 						s, isText := ev.(string)
 						if !bookkeepingEntry[ek] || !isText || utf8.RuneCountInString(s) > 100 || !cleanForTest(s) {
 							bad("bookkeeping %s.%s.%s = %.40v", section, field, ek, ev)

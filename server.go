@@ -29,9 +29,11 @@ import (
 	"github.com/progressive-profiling/bff/auth"
 	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/cache"
+	"github.com/progressive-profiling/bff/funnel"
 	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/profiling"
+	"github.com/progressive-profiling/bff/promptcount"
 	"github.com/progressive-profiling/bff/ratelimit"
 	"github.com/progressive-profiling/bff/redisconn"
 	"github.com/progressive-profiling/bff/telemetry"
@@ -221,9 +223,11 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *teleme
 	registry.MustRegister(a.ready.degradedGauge())
 
 	a.handler = telemetry.Middleware(newServer(serverDeps{
-		cfg:      cfg,
-		log:      log,
-		service:  profiling.NewService(a.rules, users, locks, time.Now),
+		cfg: cfg,
+		log: log,
+		service: profiling.NewService(a.rules, users, locks, time.Now).
+			WithPromptCounter(promptcount.New(rdb, guard, "", log)).
+			WithFunnel(funnel.New(registry)),
 		verifier: verifier,
 		ready:    a.ready.status,
 		metrics:  registry,

@@ -29,6 +29,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	FieldExplanation() FieldExplanationResolver
 	Mutation() MutationResolver
 	ProfileValue() ProfileValueResolver
 	Query() QueryResolver
@@ -40,18 +41,42 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	FieldExplanation struct {
+		CollectedAt                func(childComplexity int) int
+		CollectedInContext         func(childComplexity int) int
+		CollectedInStage           func(childComplexity int) int
+		CollectedUnderRulesVersion func(childComplexity int) int
+		FalseStages                func(childComplexity int) int
+		Key                        func(childComplexity int) int
+		Label                      func(childComplexity int) int
+		OptionalStage              func(childComplexity int) int
+		Pending                    func(childComplexity int) int
+		SkipCount                  func(childComplexity int) int
+		SkippedAt                  func(childComplexity int) int
+		SkippedUntil               func(childComplexity int) int
+		Source                     func(childComplexity int) int
+		Status                     func(childComplexity int) int
+		Text                       func(childComplexity int) int
+	}
+
 	FieldOption struct {
 		Label func(childComplexity int) int
 		Value func(childComplexity int) int
 	}
 
 	Mutation struct {
+		PromptShown   func(childComplexity int, input model.PromptShownInput) int
+		RestoreFields func(childComplexity int, input model.RestoreFieldsInput) int
 		SkipFields    func(childComplexity int, input model.SkipFieldsInput) int
 		UpdateProfile func(childComplexity int, input map[string]any) int
 	}
 
 	ProfileField struct {
+		ConsentText         func(childComplexity int) int
+		ConsentVersion      func(childComplexity int) int
+		Current             func(childComplexity int) int
 		Key                 func(childComplexity int) int
+		Kind                func(childComplexity int) int
 		Label               func(childComplexity int) int
 		OptionalPlaceholder func(childComplexity int) int
 		Options             func(childComplexity int) int
@@ -67,12 +92,23 @@ type ComplexityRoot struct {
 		CollectedAt        func(childComplexity int) int
 		CollectedInContext func(childComplexity int) int
 		CollectedInStage   func(childComplexity int) int
+		ConsentVersion     func(childComplexity int) int
+		Dismissed          func(childComplexity int) int
 		Key                func(childComplexity int) int
 		Known              func(childComplexity int) int
 		KnownSource        func(childComplexity int) int
 		Label              func(childComplexity int) int
+		RulesVersion       func(childComplexity int) int
+		SkipCount          func(childComplexity int) int
+		SkippedUntil       func(childComplexity int) int
 		Type               func(childComplexity int) int
 		Value              func(childComplexity int) int
+	}
+
+	PromptShownPayload struct {
+		PendingFields func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+		Viewer        func(childComplexity int) int
 	}
 
 	Query struct {
@@ -105,6 +141,8 @@ type ComplexityRoot struct {
 		CurrentStage  func(childComplexity int) int
 		Email         func(childComplexity int) int
 		EmailVerified func(childComplexity int) int
+		Explain       func(childComplexity int, context *string) int
+		Field         func(childComplexity int, key string) int
 		FirstName     func(childComplexity int) int
 		ID            func(childComplexity int) int
 		LastLogin     func(childComplexity int) int
@@ -115,6 +153,7 @@ type ComplexityRoot struct {
 		Phone         func(childComplexity int) int
 		Picture       func(childComplexity int) int
 		Roles         func(childComplexity int) int
+		RulesVersion  func(childComplexity int) int
 		Subscribed    func(childComplexity int) int
 		Title         func(childComplexity int) int
 		Values        func(childComplexity int) int
@@ -125,12 +164,25 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type FieldExplanationResolver interface {
+	CollectedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
+
+	SkippedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
+	SkippedUntil(ctx context.Context, obj *profiling.Explanation) (*time.Time, error)
+}
 type MutationResolver interface {
 	UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error)
 	SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error)
+	RestoreFields(ctx context.Context, input model.RestoreFieldsInput) (*model.SkipFieldsPayload, error)
+	PromptShown(ctx context.Context, input model.PromptShownInput) (*model.PromptShownPayload, error)
 }
 type ProfileValueResolver interface {
 	CollectedAt(ctx context.Context, obj *profiling.Value) (*time.Time, error)
+
+	RulesVersion(ctx context.Context, obj *profiling.Value) (*string, error)
+	ConsentVersion(ctx context.Context, obj *profiling.Value) (*string, error)
+
+	SkippedUntil(ctx context.Context, obj *profiling.Value) (*time.Time, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*profiling.Profile, error)
@@ -150,7 +202,9 @@ type ViewerResolver interface {
 	Phone(ctx context.Context, obj *profiling.Profile) (*string, error)
 	Subscribed(ctx context.Context, obj *profiling.Profile) (*bool, error)
 
+	Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error)
 	PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error)
+	Explain(ctx context.Context, obj *profiling.Profile, context *string) ([]profiling.Explanation, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -171,6 +225,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "FieldExplanation.collectedAt":
+		if e.ComplexityRoot.FieldExplanation.CollectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.CollectedAt(childComplexity), true
+	case "FieldExplanation.collectedInContext":
+		if e.ComplexityRoot.FieldExplanation.CollectedInContext == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.CollectedInContext(childComplexity), true
+	case "FieldExplanation.collectedInStage":
+		if e.ComplexityRoot.FieldExplanation.CollectedInStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.CollectedInStage(childComplexity), true
+	case "FieldExplanation.collectedUnderRulesVersion":
+		if e.ComplexityRoot.FieldExplanation.CollectedUnderRulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.CollectedUnderRulesVersion(childComplexity), true
+	case "FieldExplanation.falseStages":
+		if e.ComplexityRoot.FieldExplanation.FalseStages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.FalseStages(childComplexity), true
+	case "FieldExplanation.key":
+		if e.ComplexityRoot.FieldExplanation.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Key(childComplexity), true
+	case "FieldExplanation.label":
+		if e.ComplexityRoot.FieldExplanation.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Label(childComplexity), true
+	case "FieldExplanation.stage":
+		if e.ComplexityRoot.FieldExplanation.OptionalStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.OptionalStage(childComplexity), true
+	case "FieldExplanation.pending":
+		if e.ComplexityRoot.FieldExplanation.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Pending(childComplexity), true
+	case "FieldExplanation.skipCount":
+		if e.ComplexityRoot.FieldExplanation.SkipCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.SkipCount(childComplexity), true
+	case "FieldExplanation.skippedAt":
+		if e.ComplexityRoot.FieldExplanation.SkippedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.SkippedAt(childComplexity), true
+	case "FieldExplanation.skippedUntil":
+		if e.ComplexityRoot.FieldExplanation.SkippedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.SkippedUntil(childComplexity), true
+	case "FieldExplanation.source":
+		if e.ComplexityRoot.FieldExplanation.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Source(childComplexity), true
+	case "FieldExplanation.status":
+		if e.ComplexityRoot.FieldExplanation.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Status(childComplexity), true
+	case "FieldExplanation.explanation":
+		if e.ComplexityRoot.FieldExplanation.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldExplanation.Text(childComplexity), true
+
 	case "FieldOption.label":
 		if e.ComplexityRoot.FieldOption.Label == nil {
 			break
@@ -184,6 +329,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldOption.Value(childComplexity), true
 
+	case "Mutation.promptShown":
+		if e.ComplexityRoot.Mutation.PromptShown == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_promptShown_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PromptShown(childComplexity, args["input"].(model.PromptShownInput)), true
+	case "Mutation.restoreFields":
+		if e.ComplexityRoot.Mutation.RestoreFields == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreFields_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreFields(childComplexity, args["input"].(model.RestoreFieldsInput)), true
 	case "Mutation.skipFields":
 		if e.ComplexityRoot.Mutation.SkipFields == nil {
 			break
@@ -207,12 +374,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpdateProfile(childComplexity, args["input"].(map[string]any)), true
 
+	case "ProfileField.consentText":
+		if e.ComplexityRoot.ProfileField.ConsentText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.ConsentText(childComplexity), true
+	case "ProfileField.consentVersion":
+		if e.ComplexityRoot.ProfileField.ConsentVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.ConsentVersion(childComplexity), true
+	case "ProfileField.currentValue":
+		if e.ComplexityRoot.ProfileField.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.Current(childComplexity), true
 	case "ProfileField.key":
 		if e.ComplexityRoot.ProfileField.Key == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProfileField.Key(childComplexity), true
+	case "ProfileField.kind":
+		if e.ComplexityRoot.ProfileField.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileField.Kind(childComplexity), true
 	case "ProfileField.label":
 		if e.ComplexityRoot.ProfileField.Label == nil {
 			break
@@ -286,6 +477,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.CollectedInStage(childComplexity), true
+	case "ProfileValue.consentVersion":
+		if e.ComplexityRoot.ProfileValue.ConsentVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.ConsentVersion(childComplexity), true
+	case "ProfileValue.dismissed":
+		if e.ComplexityRoot.ProfileValue.Dismissed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.Dismissed(childComplexity), true
 	case "ProfileValue.key":
 		if e.ComplexityRoot.ProfileValue.Key == nil {
 			break
@@ -310,6 +513,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.Label(childComplexity), true
+	case "ProfileValue.rulesVersion":
+		if e.ComplexityRoot.ProfileValue.RulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.RulesVersion(childComplexity), true
+	case "ProfileValue.skipCount":
+		if e.ComplexityRoot.ProfileValue.SkipCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.SkipCount(childComplexity), true
+	case "ProfileValue.skippedUntil":
+		if e.ComplexityRoot.ProfileValue.SkippedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileValue.SkippedUntil(childComplexity), true
 	case "ProfileValue.type":
 		if e.ComplexityRoot.ProfileValue.Type == nil {
 			break
@@ -322,6 +543,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileValue.Value(childComplexity), true
+
+	case "PromptShownPayload.pendingFields":
+		if e.ComplexityRoot.PromptShownPayload.PendingFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromptShownPayload.PendingFields(childComplexity), true
+	case "PromptShownPayload.userErrors":
+		if e.ComplexityRoot.PromptShownPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromptShownPayload.UserErrors(childComplexity), true
+	case "PromptShownPayload.viewer":
+		if e.ComplexityRoot.PromptShownPayload.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromptShownPayload.Viewer(childComplexity), true
 
 	case "Query.pendingFields":
 		if e.ComplexityRoot.Query.PendingFields == nil {
@@ -434,6 +674,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.EmailVerified(childComplexity), true
+	case "Viewer.explain":
+		if e.ComplexityRoot.Viewer.Explain == nil {
+			break
+		}
+
+		args, err := ec.field_Viewer_explain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Viewer.Explain(childComplexity, args["context"].(*string)), true
+	case "Viewer.field":
+		if e.ComplexityRoot.Viewer.Field == nil {
+			break
+		}
+
+		args, err := ec.field_Viewer_field_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Viewer.Field(childComplexity, args["key"].(string)), true
 	case "Viewer.firstName":
 		if e.ComplexityRoot.Viewer.FirstName == nil {
 			break
@@ -499,6 +761,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Roles(childComplexity), true
+	case "Viewer.rulesVersion":
+		if e.ComplexityRoot.Viewer.RulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.RulesVersion(childComplexity), true
 	case "Viewer.subscribed":
 		if e.ComplexityRoot.Viewer.Subscribed == nil {
 			break
@@ -527,6 +795,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AnswerInput", ec.unmarshalInputAnswerInput),
+			graphql.NewInputUnmarshaler("PromptShownInput", ec.unmarshalInputPromptShownInput),
+			graphql.NewInputUnmarshaler("RestoreFieldsInput", ec.unmarshalInputRestoreFieldsInput),
 			graphql.NewInputUnmarshaler("SkipFieldsInput", ec.unmarshalInputSkipFieldsInput),
 			graphql.NewInputUnmarshaler("UpdateProfileInput", ec.unmarshalInputUpdateProfileInput),
 		)
@@ -654,9 +925,30 @@ type Mutation {
 
   """
   "Not now": the given fields are not asked again until the skip cool-down has
-  passed.
+  passed. The cool-down grows with each "not now" of the same field (the
+  rules' skipCooldown, times skipBackoff per repeat, up to skipCooldownMax);
+  answering the field resets it. With never: true, "never ask": the fields
+  are not asked again until the user answers them or restoreFields withdraws
+  it. A field already known, or skipped again within its cool-down, needs no
+  record and nothing is written.
   """
   skipFields("The fields to skip." input: SkipFieldsInput!): SkipFieldsPayload!
+
+  """
+  Withdraw a "never ask" (or a "not now"): the fields may be asked again at
+  once, e.g. from a privacy settings screen.
+  """
+  restoreFields("The fields to ask again." input: RestoreFieldsInput!): SkipFieldsPayload!
+
+  """
+  Report that the client showed a prompt of these fields (a non-empty
+  pendingFields answer). It counts against the question budget (the rules'
+  promptsPerDay and promptsPerWeek, across contexts) and the funnel metrics;
+  once a budget is spent pendingFields is empty until the window ends. Call
+  it once per prompt shown; an empty list counts nothing. Nothing is written
+  to the user.
+  """
+  promptShown("The prompt shown." input: PromptShownInput!): PromptShownPayload!
 }
 
 """
@@ -705,8 +997,79 @@ type Viewer {
   completion: Float!
   "Every catalogue field with its value and where the value came from."
   fields: [ProfileValue!]!
+  """
+  One catalogue field by key, e.g. field(key: "industry"): the generic path
+  for fields the rules file declares that have no typed field here. A key
+  outside the catalogue is a BAD_USER_INPUT error.
+  """
+  field("A catalogue key, as in ProfileValue.key." key: String!): ProfileValue!
   "What to ask this user now; see Query.pendingFields."
   pendingFields(context: String, limit: Int): [ProfileField!]!
+  """
+  Why each catalogue field is or is not pending now in this context, in
+  catalogue order: the same evaluation as pendingFields, explained.
+  """
+  explain("Where the user is, as for pendingFields." context: String): [FieldExplanation!]!
+  "The version of the rules file in force (its version key), if it declares one."
+  rulesVersion: String
+}
+
+"Why a field is or is not pending now."
+enum FieldStatus {
+  "Pending now: asked for the first time."
+  PENDING
+  "Pending now: the user's answer is older than the field's reconfirmAfter."
+  RECONFIRM
+  "Pending now: the consent text's version changed since the answer."
+  CONSENT
+  "Known from the identity provider or an enrichment service (source says which); never asked."
+  KNOWN
+  "Answered by the user (collectedAt, collectedInStage, collectedInContext say when and where)."
+  ANSWERED
+  "\"Not now\": hidden until skippedUntil."
+  SKIPPED
+  "\"Never ask\": hidden until answered or restored."
+  DISMISSED
+  "The prompt already holds the most fields it may (maxFieldsPerPrompt); asked later."
+  OUTSIDE_PROMPT_LIMIT
+  "The question budget (promptsPerDay, promptsPerWeek) is spent; nothing is asked until the window ends."
+  OVER_BUDGET
+  "No stage that lists the field holds now (falseStages names them)."
+  NO_STAGE
+}
+
+"Why one catalogue field is or is not pending now."
+type FieldExplanation {
+  "The field's key."
+  key: String!
+  "The field's label."
+  label: String!
+  "Whether the field is in pendingFields now."
+  pending: Boolean!
+  "Why it is or is not pending."
+  status: FieldStatus!
+  "The same in words, for people."
+  explanation: String!
+  "The stage that asks (or would ask) it now, if any."
+  stage: String
+  "Stages that list the field whose conditions were false for this user and context."
+  falseStages: [String!]!
+  "Where the known value came from, when known."
+  source: ValueSource
+  "When this service collected the answer, if it did."
+  collectedAt: DateTime
+  "The stage the answer was collected in, if recorded."
+  collectedInStage: String
+  "The context the answer was collected in, if recorded."
+  collectedInContext: String
+  "The rules version the answer was collected under, if recorded."
+  collectedUnderRulesVersion: String
+  "When the last \"not now\" or \"never ask\" was recorded."
+  skippedAt: DateTime
+  "When the \"not now\" cool-down ends."
+  skippedUntil: DateTime
+  "How many \"not now\"s in a row the field has had."
+  skipCount: Int!
 }
 
 "Where a known profile value came from."
@@ -739,6 +1102,16 @@ type ProfileValue {
   collectedInStage: String
   "The interaction context in which the answer was collected, when known."
   collectedInContext: String
+  "The rules version the answer was collected under, when recorded."
+  rulesVersion: String
+  "The consent version the answer agreed to, for a consent field, when recorded."
+  consentVersion: String
+  "How many \"not now\"s in a row the field has had (0 when none)."
+  skipCount: Int!
+  "When the \"not now\" cool-down ends; null when not skipped or dismissed."
+  skippedUntil: DateTime
+  "Whether the user chose \"never ask\" for this field."
+  dismissed: Boolean!
 }
 
 "The kind of input a field takes; clients pick a widget from it."
@@ -786,11 +1159,30 @@ type ProfileField {
   stage: String!
   "Why it is asked now, for the user, e.g. \"Asked on your second visit\"."
   reason: String!
+  "Why the field is asked: for the first time, to re-confirm a value, or for a new consent version."
+  kind: PromptKind!
+  "The value known now, to prefill, when kind is RECONFIRM or CONSENT; null otherwise."
+  currentValue: FieldValue
+  "For a consent field: the text the answer agrees to. Show it next to the input."
+  consentText: String
+  "For a consent field: the version of consentText, recorded with the answer."
+  consentVersion: String
+}
+
+"Why a field is asked."
+enum PromptKind {
+  "Not known yet."
+  ASK
+  "Known from the user's earlier answer, which is older than the field's reconfirmAfter: \"Is this still right?\". Sending the same value confirms it."
+  RECONFIRM
+  "The consent text changed since the user's answer: ask again, showing consentText."
+  CONSENT
 }
 
 """
 Answers to save. Each field is one profile answer: leave it out to keep the
-current answer, send null to clear it.
+current answer, send null to clear it. Any catalogue field, typed here or
+not, can also be answered by key in answers.
 """
 input UpdateProfileInput {
   "First name."
@@ -806,10 +1198,32 @@ input UpdateProfileInput {
   "Whether the user wants the newsletter."
   subscribed: Boolean
   """
+  Answers by field key, for any catalogue field (a field the rules file adds
+  needs no schema change): [{key: "industry", text: "retail"},
+  {key: "subscribed", bool: true}]. Validated exactly as the typed fields are.
+  A field answered here and as a typed field, or twice here, is refused
+  (DUPLICATE_ANSWER).
+  """
+  answers: [AnswerInput!]
+  """
   Where the answers were given, e.g. "article". Recorded with each answer and
   used to compute the next pendingFields.
   """
   context: String
+}
+
+"""
+One answer by field key. Send text for TEXT, PHONE and SELECT fields, bool
+for BOOLEAN fields (the other is WRONG_TYPE); send neither to clear the
+answer, as null does for a typed field.
+"""
+input AnswerInput {
+  "The field's key, as in ProfileField.key."
+  key: String!
+  "The answer to a TEXT, PHONE or SELECT field."
+  text: String
+  "The answer to a BOOLEAN field."
+  bool: Boolean
 }
 
 "The result of updateProfile."
@@ -828,6 +1242,34 @@ input SkipFieldsInput {
   keys: [String!]!
   "Where the user skipped them, e.g. \"article\"."
   context: String
+  "True: \"never ask\" rather than \"not now\"."
+  never: Boolean
+}
+
+"Fields to ask again."
+input RestoreFieldsInput {
+  "Keys of the fields, as in ProfileField.key."
+  keys: [String!]!
+  "Where the user asked for it, e.g. \"settings\"."
+  context: String
+}
+
+"A prompt the client showed."
+input PromptShownInput {
+  "Keys of the fields shown, as in ProfileField.key."
+  keys: [String!]!
+  "Where the prompt was shown, e.g. \"article\"."
+  context: String
+}
+
+"The result of promptShown."
+type PromptShownPayload {
+  "The viewer."
+  viewer: Viewer
+  "What to ask next in the input's context, with this prompt counted."
+  pendingFields: [ProfileField!]!
+  "Every problem with the input; empty when the prompt was counted."
+  userErrors: [UserError!]!
 }
 
 "The result of skipFields."
@@ -842,7 +1284,10 @@ type SkipFieldsPayload {
 
 "A problem with one input field, for the client to show next to that input."
 type UserError {
-  "Path to the input field, e.g. [\"input\", \"phone\"]."
+  """
+  Path to the input field, e.g. ["input", "phone"], or ["input", "answers",
+  "2"] for the third answer by key.
+  """
   field: [String!]!
   "A message for the user."
   message: String!
@@ -868,6 +1313,8 @@ enum UserErrorCode {
   WRONG_TYPE
   "There is no such field in the profile catalogue."
   UNKNOWN_FIELD
+  "The same field is answered twice in one input (typed and in answers, or twice in answers)."
+  DUPLICATE_ANSWER
 }
 `, BuiltIn: false},
 }
@@ -876,6 +1323,42 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_FieldExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_FieldExplanation_key(ctx, field)
+	case "label":
+		return ec.fieldContext_FieldExplanation_label(ctx, field)
+	case "pending":
+		return ec.fieldContext_FieldExplanation_pending(ctx, field)
+	case "status":
+		return ec.fieldContext_FieldExplanation_status(ctx, field)
+	case "explanation":
+		return ec.fieldContext_FieldExplanation_explanation(ctx, field)
+	case "stage":
+		return ec.fieldContext_FieldExplanation_stage(ctx, field)
+	case "falseStages":
+		return ec.fieldContext_FieldExplanation_falseStages(ctx, field)
+	case "source":
+		return ec.fieldContext_FieldExplanation_source(ctx, field)
+	case "collectedAt":
+		return ec.fieldContext_FieldExplanation_collectedAt(ctx, field)
+	case "collectedInStage":
+		return ec.fieldContext_FieldExplanation_collectedInStage(ctx, field)
+	case "collectedInContext":
+		return ec.fieldContext_FieldExplanation_collectedInContext(ctx, field)
+	case "collectedUnderRulesVersion":
+		return ec.fieldContext_FieldExplanation_collectedUnderRulesVersion(ctx, field)
+	case "skippedAt":
+		return ec.fieldContext_FieldExplanation_skippedAt(ctx, field)
+	case "skippedUntil":
+		return ec.fieldContext_FieldExplanation_skippedUntil(ctx, field)
+	case "skipCount":
+		return ec.fieldContext_FieldExplanation_skipCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldExplanation", field.Name)
+}
 
 func (ec *executionContext) childFields_FieldOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -909,6 +1392,14 @@ func (ec *executionContext) childFields_ProfileField(ctx context.Context, field 
 		return ec.fieldContext_ProfileField_stage(ctx, field)
 	case "reason":
 		return ec.fieldContext_ProfileField_reason(ctx, field)
+	case "kind":
+		return ec.fieldContext_ProfileField_kind(ctx, field)
+	case "currentValue":
+		return ec.fieldContext_ProfileField_currentValue(ctx, field)
+	case "consentText":
+		return ec.fieldContext_ProfileField_consentText(ctx, field)
+	case "consentVersion":
+		return ec.fieldContext_ProfileField_consentVersion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProfileField", field.Name)
 }
@@ -933,8 +1424,30 @@ func (ec *executionContext) childFields_ProfileValue(ctx context.Context, field 
 		return ec.fieldContext_ProfileValue_collectedInStage(ctx, field)
 	case "collectedInContext":
 		return ec.fieldContext_ProfileValue_collectedInContext(ctx, field)
+	case "rulesVersion":
+		return ec.fieldContext_ProfileValue_rulesVersion(ctx, field)
+	case "consentVersion":
+		return ec.fieldContext_ProfileValue_consentVersion(ctx, field)
+	case "skipCount":
+		return ec.fieldContext_ProfileValue_skipCount(ctx, field)
+	case "skippedUntil":
+		return ec.fieldContext_ProfileValue_skippedUntil(ctx, field)
+	case "dismissed":
+		return ec.fieldContext_ProfileValue_dismissed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProfileValue", field.Name)
+}
+
+func (ec *executionContext) childFields_PromptShownPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "viewer":
+		return ec.fieldContext_PromptShownPayload_viewer(ctx, field)
+	case "pendingFields":
+		return ec.fieldContext_PromptShownPayload_pendingFields(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PromptShownPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PromptShownPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SkipFieldsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1011,8 +1524,14 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_completion(ctx, field)
 	case "fields":
 		return ec.fieldContext_Viewer_fields(ctx, field)
+	case "field":
+		return ec.fieldContext_Viewer_field(ctx, field)
 	case "pendingFields":
 		return ec.fieldContext_Viewer_pendingFields(ctx, field)
+	case "explain":
+		return ec.fieldContext_Viewer_explain(ctx, field)
+	case "rulesVersion":
+		return ec.fieldContext_Viewer_rulesVersion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -1133,6 +1652,34 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_promptShown_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PromptShownInput, error) {
+			return ec.unmarshalNPromptShownInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_restoreFields_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RestoreFieldsInput, error) {
+			return ec.unmarshalNRestoreFieldsInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐRestoreFieldsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_skipFields_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1194,6 +1741,34 @@ func (ec *executionContext) field_Query_pendingFields_args(ctx context.Context, 
 		return nil, err
 	}
 	args["limit"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Viewer_explain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "context",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["context"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Viewer_field_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg0
 	return args, nil
 }
 
@@ -1292,6 +1867,351 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _FieldExplanation_key(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_label(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_pending(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FieldExplanation_status(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.ExplainStatus) graphql.Marshaler {
+			return ec.marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, false, false, "FieldStatus")
+}
+
+func (ec *executionContext) _FieldExplanation_explanation(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_stage(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OptionalStage(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_falseStages(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_falseStages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FalseStages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_falseStages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_source(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.SourceKind) graphql.Marshaler {
+			return ec.marshalOValueSource2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐSourceKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "ValueSource")
+}
+
+func (ec *executionContext) _FieldExplanation_collectedAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_collectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().CollectedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_collectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _FieldExplanation_collectedInStage(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_collectedInStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollectedInStage(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_collectedInStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_collectedInContext(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_collectedInContext(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollectedInContext(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_collectedInContext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_collectedUnderRulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_collectedUnderRulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollectedUnderRulesVersion(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_collectedUnderRulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "String")
+}
+
+func (ec *executionContext) _FieldExplanation_skippedAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_skippedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().SkippedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_skippedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _FieldExplanation_skippedUntil(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_skippedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FieldExplanation().SkippedUntil(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_skippedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _FieldExplanation_skipCount(ctx context.Context, field graphql.CollectedField, obj *profiling.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldExplanation_skipCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkipCount(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldExplanation_skipCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldExplanation", field, true, false, "Int")
+}
 
 func (ec *executionContext) _FieldOption_value(ctx context.Context, field graphql.CollectedField, obj *profiling.Option) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1421,6 +2341,94 @@ func (ec *executionContext) fieldContext_Mutation_skipFields(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_skipFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restoreFields(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restoreFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestoreFields(ctx, fc.Args["input"].(model.RestoreFieldsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SkipFieldsPayload) graphql.Marshaler {
+			return ec.marshalNSkipFieldsPayload2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐSkipFieldsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restoreFields(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SkipFieldsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restoreFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_promptShown(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_promptShown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PromptShown(ctx, fc.Args["input"].(model.PromptShownInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PromptShownPayload) graphql.Marshaler {
+			return ec.marshalNPromptShownPayload2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_promptShown(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PromptShownPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_promptShown_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1666,6 +2674,98 @@ func (ec *executionContext) fieldContext_ProfileField_reason(_ context.Context, 
 	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProfileField_kind(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileField_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v profiling.PromptKind) graphql.Marshaler {
+			return ec.marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileField_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "PromptKind")
+}
+
+func (ec *executionContext) _ProfileField_currentValue(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileField_currentValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOFieldValue2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileField_currentValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "FieldValue")
+}
+
+func (ec *executionContext) _ProfileField_consentText(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileField_consentText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsentText(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileField_consentText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
+}
+
+func (ec *executionContext) _ProfileField_consentVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileField_consentVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsentVersion(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileField_consentVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
+}
+
 func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1871,6 +2971,217 @@ func (ec *executionContext) _ProfileValue_collectedInContext(ctx context.Context
 }
 func (ec *executionContext) fieldContext_ProfileValue_collectedInContext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
+}
+
+func (ec *executionContext) _ProfileValue_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_rulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileValue().RulesVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_rulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+}
+
+func (ec *executionContext) _ProfileValue_consentVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_consentVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileValue().ConsentVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_consentVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "String")
+}
+
+func (ec *executionContext) _ProfileValue_skipCount(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_skipCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkipCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_skipCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProfileValue_skippedUntil(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_skippedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProfileValue().SkippedUntil(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_skippedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _ProfileValue_dismissed(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProfileValue_dismissed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dismissed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProfileValue_dismissed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PromptShownPayload_viewer(ctx context.Context, field graphql.CollectedField, obj *model.PromptShownPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromptShownPayload_viewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Viewer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PromptShownPayload_viewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromptShownPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PromptShownPayload_pendingFields(ctx context.Context, field graphql.CollectedField, obj *model.PromptShownPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromptShownPayload_pendingFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PendingFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.PendingField) graphql.Marshaler {
+			return ec.marshalNProfileField2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPendingFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromptShownPayload_pendingFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromptShownPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProfileField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PromptShownPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PromptShownPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromptShownPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.FieldError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromptShownPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromptShownPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -2709,6 +4020,50 @@ func (ec *executionContext) fieldContext_Viewer_fields(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Viewer_field(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Viewer().Field(ctx, obj, fc.Args["key"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Value) graphql.Marshaler {
+			return ec.marshalNProfileValue2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_field(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProfileValue(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Viewer_field_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Viewer_pendingFields(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2751,6 +4106,73 @@ func (ec *executionContext) fieldContext_Viewer_pendingFields(ctx context.Contex
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_explain(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_explain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Viewer().Explain(ctx, obj, fc.Args["context"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []profiling.Explanation) graphql.Marshaler {
+			return ec.marshalNFieldExplanation2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplanationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_explain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldExplanation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Viewer_explain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_rulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RulesVersion(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_rulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -3826,8 +5248,64 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputSkipFieldsInput(ctx context.Context, obj any) (model.SkipFieldsInput, error) {
-	var it model.SkipFieldsInput
+func (ec *executionContext) unmarshalInputAnswerInput(ctx context.Context, obj any) (model.AnswerInput, error) {
+	var it model.AnswerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "text", "bool"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "bool":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bool"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bool = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnswerInput unmarshals raw into the AnswerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnswerInput(ctx context.Context, raw any) (model.AnswerInput, error) {
+	var out model.AnswerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnswerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPromptShownInput(ctx context.Context, obj any) (model.PromptShownInput, error) {
+	var it model.PromptShownInput
 	if obj == nil {
 		return it, nil
 	}
@@ -3863,6 +5341,111 @@ func (ec *executionContext) unmarshalInputSkipFieldsInput(ctx context.Context, o
 	return it, nil
 }
 
+// UnmarshalPromptShownInput unmarshals raw into the PromptShownInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPromptShownInput(ctx context.Context, raw any) (model.PromptShownInput, error) {
+	var out model.PromptShownInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PromptShownInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRestoreFieldsInput(ctx context.Context, obj any) (model.RestoreFieldsInput, error) {
+	var it model.RestoreFieldsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"keys", "context"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "keys":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keys"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Keys = data
+		case "context":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("context"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Context = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRestoreFieldsInput unmarshals raw into the RestoreFieldsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRestoreFieldsInput(ctx context.Context, raw any) (model.RestoreFieldsInput, error) {
+	var out model.RestoreFieldsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RestoreFieldsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSkipFieldsInput(ctx context.Context, obj any) (model.SkipFieldsInput, error) {
+	var it model.SkipFieldsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"keys", "context", "never"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "keys":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keys"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Keys = data
+		case "context":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("context"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Context = data
+		case "never":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("never"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Never = data
+		}
+	}
+	return it, nil
+}
+
 // UnmarshalSkipFieldsInput unmarshals raw into the SkipFieldsInput input type, using the
 // unmarshaler bound to ctx's request. Call it from a resolver to decode an input
 // object that was not passed as a field argument.
@@ -3886,7 +5469,7 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"firstName", "lastName", "company", "title", "phone", "subscribed", "context"}
+	fieldsInOrder := [...]string{"firstName", "lastName", "company", "title", "phone", "subscribed", "answers", "context"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -3936,6 +5519,13 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 				return it, err
 			}
 			it["subscribed"] = data
+		case "answers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("answers"))
+			data, err := ec.unmarshalOAnswerInput2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐAnswerInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["answers"] = data
 		case "context":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("context"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -3967,6 +5557,112 @@ func UnmarshalUpdateProfileInput(ctx context.Context, raw any) (map[string]any, 
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var fieldExplanationImplementors = []string{"FieldExplanation"}
+
+func (ec *executionContext) _FieldExplanation(ctx context.Context, sel ast.SelectionSet, obj *profiling.Explanation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fieldExplanationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FieldExplanation")
+		case "key":
+			out.Values[i] = ec._FieldExplanation_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "label":
+			out.Values[i] = ec._FieldExplanation_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pending":
+			out.Values[i] = ec._FieldExplanation_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._FieldExplanation_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "explanation":
+			out.Values[i] = ec._FieldExplanation_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stage":
+			out.Values[i] = ec._FieldExplanation_stage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "falseStages":
+			out.Values[i] = ec._FieldExplanation_falseStages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			out.Values[i] = ec._FieldExplanation_source(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "collectedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_collectedAt(ctx, field, obj)
+				})
+		case "collectedInStage":
+			out.Values[i] = ec._FieldExplanation_collectedInStage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "collectedInContext":
+			out.Values[i] = ec._FieldExplanation_collectedInContext(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "collectedUnderRulesVersion":
+			out.Values[i] = ec._FieldExplanation_collectedUnderRulesVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "skippedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_skippedAt(ctx, field, obj)
+				})
+		case "skippedUntil":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FieldExplanation_skippedUntil(ctx, field, obj)
+				})
+		case "skipCount":
+			out.Values[i] = ec._FieldExplanation_skipCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var fieldOptionImplementors = []string{"FieldOption"}
 
@@ -4035,6 +5731,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "skipFields":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_skipFields(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreFields":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restoreFields(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promptShown":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_promptShown(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -4117,6 +5827,26 @@ func (ec *executionContext) _ProfileField(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "kind":
+			out.Values[i] = ec._ProfileField_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currentValue":
+			out.Values[i] = ec._ProfileField_currentValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "consentText":
+			out.Values[i] = ec._ProfileField_consentText(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "consentVersion":
+			out.Values[i] = ec._ProfileField_consentVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4190,6 +5920,77 @@ func (ec *executionContext) _ProfileValue(ctx context.Context, sel ast.Selection
 			out.Values[i] = ec._ProfileValue_collectedInContext(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rulesVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileValue_rulesVersion(ctx, field, obj)
+				})
+		case "consentVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileValue_consentVersion(ctx, field, obj)
+				})
+		case "skipCount":
+			out.Values[i] = ec._ProfileValue_skipCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "skippedUntil":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProfileValue_skippedUntil(ctx, field, obj)
+				})
+		case "dismissed":
+			out.Values[i] = ec._ProfileValue_dismissed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var promptShownPayloadImplementors = []string{"PromptShownPayload"}
+
+func (ec *executionContext) _PromptShownPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PromptShownPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, promptShownPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PromptShownPayload")
+		case "viewer":
+			out.Values[i] = ec._PromptShownPayload_viewer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pendingFields":
+			out.Values[i] = ec._PromptShownPayload_pendingFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PromptShownPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4509,12 +6310,29 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "field":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_field(ctx, field, obj)
+				})
 		case "pendingFields":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_pendingFields(ctx, field, obj)
 				})
+		case "explain":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_explain(ctx, field, obj)
+				})
+		case "rulesVersion":
+			out.Values[i] = ec._Viewer_rulesVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4894,6 +6712,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAnswerInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐAnswerInput(ctx context.Context, v any) (model.AnswerInput, error) {
+	res, err := ec.unmarshalInputAnswerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4906,6 +6729,26 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNFieldExplanation2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplanation(ctx context.Context, sel ast.SelectionSet, v profiling.Explanation) graphql.Marshaler {
+	return ec._FieldExplanation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFieldExplanation2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplanationᚄ(ctx context.Context, sel ast.SelectionSet, v []profiling.Explanation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFieldExplanation2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplanation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNFieldOption2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐOption(ctx context.Context, sel ast.SelectionSet, v profiling.Option) graphql.Marshaler {
@@ -4927,6 +6770,48 @@ func (ec *executionContext) marshalNFieldOption2ᚕgithubᚗcomᚋprogressiveᚑ
 
 	return ret
 }
+
+func (ec *executionContext) unmarshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus(ctx context.Context, v any) (profiling.ExplainStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus(ctx context.Context, sel ast.SelectionSet, v profiling.ExplainStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FieldStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus = map[string]profiling.ExplainStatus{
+		"PENDING":              profiling.StatusPending,
+		"RECONFIRM":            profiling.StatusReconfirm,
+		"CONSENT":              profiling.StatusConsent,
+		"KNOWN":                profiling.StatusKnown,
+		"ANSWERED":             profiling.StatusAnswered,
+		"SKIPPED":              profiling.StatusSkipped,
+		"DISMISSED":            profiling.StatusDismissed,
+		"OUTSIDE_PROMPT_LIMIT": profiling.StatusOutsidePromptLimit,
+		"OVER_BUDGET":          profiling.StatusOverBudget,
+		"NO_STAGE":             profiling.StatusNoStage,
+	}
+	marshalNFieldStatus2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐExplainStatus = map[profiling.ExplainStatus]string{
+		profiling.StatusPending:            "PENDING",
+		profiling.StatusReconfirm:          "RECONFIRM",
+		profiling.StatusConsent:            "CONSENT",
+		profiling.StatusKnown:              "KNOWN",
+		profiling.StatusAnswered:           "ANSWERED",
+		profiling.StatusSkipped:            "SKIPPED",
+		profiling.StatusDismissed:          "DISMISSED",
+		profiling.StatusOutsidePromptLimit: "OUTSIDE_PROMPT_LIMIT",
+		profiling.StatusOverBudget:         "OVER_BUDGET",
+		profiling.StatusNoStage:            "NO_STAGE",
+	}
+)
 
 func (ec *executionContext) unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, v any) (profiling.FieldType, error) {
 	tmp, err := graphql.UnmarshalString(v)
@@ -4986,6 +6871,20 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
 	res, err := graphql.UnmarshalInt64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5038,6 +6937,60 @@ func (ec *executionContext) marshalNProfileValue2ᚕgithubᚗcomᚋprogressive�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNProfileValue2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐValue(ctx context.Context, sel ast.SelectionSet, v *profiling.Value) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProfileValue!")
+		return graphql.Null
+	}
+	return ec._ProfileValue(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind(ctx context.Context, v any) (profiling.PromptKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind(ctx context.Context, sel ast.SelectionSet, v profiling.PromptKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PromptKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind = map[string]profiling.PromptKind{
+		"ASK":       profiling.PromptAsk,
+		"RECONFIRM": profiling.PromptReconfirm,
+		"CONSENT":   profiling.PromptConsent,
+	}
+	marshalNPromptKind2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐPromptKind = map[profiling.PromptKind]string{
+		profiling.PromptAsk:       "ASK",
+		profiling.PromptReconfirm: "RECONFIRM",
+		profiling.PromptConsent:   "CONSENT",
+	}
+)
+
+func (ec *executionContext) unmarshalNPromptShownInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownInput(ctx context.Context, v any) (model.PromptShownInput, error) {
+	res, err := ec.unmarshalInputPromptShownInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPromptShownPayload2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐPromptShownPayload(ctx context.Context, sel ast.SelectionSet, v *model.PromptShownPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PromptShownPayload!")
+		return graphql.Null
+	}
+	return ec._PromptShownPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRestoreFieldsInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐRestoreFieldsInput(ctx context.Context, v any) (model.RestoreFieldsInput, error) {
+	res, err := ec.unmarshalInputRestoreFieldsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSkipFieldsInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐSkipFieldsInput(ctx context.Context, v any) (model.SkipFieldsInput, error) {
@@ -5154,6 +7107,7 @@ var (
 		"NOT_AN_OPTION":      profiling.CodeNotAnOption,
 		"WRONG_TYPE":         profiling.CodeWrongType,
 		"UNKNOWN_FIELD":      profiling.CodeUnknownField,
+		"DUPLICATE_ANSWER":   profiling.CodeDuplicateAnswer,
 	}
 	marshalNUserErrorCode2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐErrorCode = map[profiling.ErrorCode]string{
 		profiling.CodeRequired:          "REQUIRED",
@@ -5164,6 +7118,7 @@ var (
 		profiling.CodeNotAnOption:       "NOT_AN_OPTION",
 		profiling.CodeWrongType:         "WRONG_TYPE",
 		profiling.CodeUnknownField:      "UNKNOWN_FIELD",
+		profiling.CodeDuplicateAnswer:   "DUPLICATE_ANSWER",
 	}
 )
 
@@ -5309,6 +7264,23 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAnswerInput2ᚕgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐAnswerInputᚄ(ctx context.Context, v any) ([]model.AnswerInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.AnswerInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAnswerInput2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋgraphᚋmodelᚐAnswerInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5390,6 +7362,18 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
 	return res
 }
 

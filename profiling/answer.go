@@ -45,6 +45,9 @@ type FieldError struct {
 	Key     string
 	Code    ErrorCode
 	Message string
+	// Answer is the 1-based position of the answer by key the problem is
+	// about (generic.go); 0 for a typed answer or the context.
+	Answer int
 }
 
 func (e FieldError) Error() string { return fmt.Sprintf("%s: %s: %s", e.Key, e.Code, e.Message) }
@@ -105,20 +108,24 @@ func (r *Rules) Answer(u *User, answers map[string]any, interaction string, now 
 			bk.uncollect(a.field.Key)
 			continue
 		}
+		if profile == nil {
+			profile = r.Profile(u, now)
+		}
 		_, recorded := collected[a.field.Key]
-		if sameValue(stored, a.value) && recorded {
+		v, _ := profile.Value(a.field.Key)
+		// The same answer again needs no new record, unless it confirms a
+		// value due for re-confirmation or consent (reconfirm.go).
+		if sameValue(stored, a.value) && recorded && profile.due(v) == "" {
 			bk.unskip(a.field.Key) // answered now, so no longer "not now"
 			continue
 		}
 		if !sameValue(stored, a.value) {
 			userMetadata[a.field.Store] = a.value
 		}
-		if profile == nil {
-			profile = r.Profile(u, now)
-		}
-		bk.collect(a.field.Key, now, profile.askingStage(a.field.Key, interaction), interaction)
+		bk.collect(a.field.Key, now, profile.askingStage(a.field.Key, interaction), interaction, r.version, a.field.consentVersion())
 	}
 
+	r.compact(bk)
 	var p Patch
 	if len(userMetadata) > 0 {
 		p.UserMetadata = userMetadata
@@ -145,24 +152,10 @@ func (r *Rules) Skip(u *User, keys []string, interaction string, now time.Time) 
 	if len(errs) > 0 {
 		return Patch{}, errs
 	}
-	if len(keys) == 0 {
-		return Patch{}, nil
-	}
 	// A field already known is never asked, and one skipped within the
 	// cool-down is not asked yet (a repeated "not now" is a retry): neither
-	// needs a record, so skipping them writes nothing.
-	profile := r.Profile(u, now)
-	bk := editBookkeeping(u.AppMetadata)
-	for _, k := range keys {
-		if v, _ := profile.Value(k); v.Known || profile.skippedNow(k) {
-			continue
-		}
-		bk.skip(k, now, interaction)
-	}
-	if !bk.changed {
-		return Patch{}, nil
-	}
-	return Patch{AppMetadata: map[string]any{BookkeepingKey: bk.root}}, nil
+	// needs a record, so skipping them writes nothing (see skip.go).
+	return r.skip(u, keys, interaction, now, false)
 }
 
 // unknownKeys reports each distinct key outside the catalogue, sorted.

@@ -66,35 +66,35 @@ func TestAnswerValidation(t *testing.T) {
 		{"text is trimmed", def, "company", "  Analytical Engines \t", "Analytical Engines", FieldError{}},
 		{"length counts characters, not bytes", def, "company", strings.Repeat("é", 100), strings.Repeat("é", 100), FieldError{}},
 		{"one character over the maximum", def, "company", strings.Repeat("é", 101), nil,
-			FieldError{"company", CodeTooLong, "Company must be at most 100 characters"}},
+			FieldError{"company", CodeTooLong, "Company must be at most 100 characters", 0}},
 		{"unset maxLength defaults to 200", custom, "firstName", "Ada Lovelace", nil,
-			FieldError{"firstName", CodeTooLong, "First name must be at most 5 characters"}},
+			FieldError{"firstName", CodeTooLong, "First name must be at most 5 characters", 0}},
 		{"under the minimum", custom, "firstName", " A ", nil,
-			FieldError{"firstName", CodeTooShort, "First name must be at least 2 characters"}},
+			FieldError{"firstName", CodeTooShort, "First name must be at least 2 characters", 0}},
 		{"at the minimum", custom, "firstName", "Al", "Al", FieldError{}},
 		{"non-Latin script", def, "firstName", "Ада", "Ада", FieldError{}},
 		{"zero-width non-joiner in a Persian name", def, "firstName", "زهرا\u200cسادات", "زهرا\u200cسادات", FieldError{}},
 		{"emoji joined by ZWJ", def, "title", "👩\u200d💻 Engineer", "👩\u200d💻 Engineer", FieldError{}},
-		{"NUL", def, "firstName", "Ada\x00", nil, FieldError{"firstName", CodeInvalidCharacters, "First name " + badChars}},
-		{"tab inside", def, "firstName", "Ada\tL", nil, FieldError{"firstName", CodeInvalidCharacters, "First name " + badChars}},
-		{"newline inside", def, "lastName", "Love\nlace", nil, FieldError{"lastName", CodeInvalidCharacters, "Last name " + badChars}},
-		{"bidi override", def, "company", "abc\u202edef", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
-		{"zero-width space", def, "company", "A\u200bE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
-		{"line separator", def, "company", "A\u2028E", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
-		{"invalid UTF-8", def, "company", "A\xffE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
-		{"U+FFFD, what a JSON decoder makes of invalid UTF-8 or \\ud800", def, "lastName", "Love\ufffdlace", nil, FieldError{"lastName", CodeInvalidCharacters, "Last name " + badChars}},
-		{"noncharacter U+FFFF", def, "company", "A\uffffE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars}},
-		{"noncharacter U+FDD0", def, "title", "A\ufdd0E", nil, FieldError{"title", CodeInvalidCharacters, "Job title " + badChars}},
-		{"noncharacter U+10FFFE", def, "title", "A\U0010fffeE", nil, FieldError{"title", CodeInvalidCharacters, "Job title " + badChars}},
+		{"NUL", def, "firstName", "Ada\x00", nil, FieldError{"firstName", CodeInvalidCharacters, "First name " + badChars, 0}},
+		{"tab inside", def, "firstName", "Ada\tL", nil, FieldError{"firstName", CodeInvalidCharacters, "First name " + badChars, 0}},
+		{"newline inside", def, "lastName", "Love\nlace", nil, FieldError{"lastName", CodeInvalidCharacters, "Last name " + badChars, 0}},
+		{"bidi override", def, "company", "abc\u202edef", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars, 0}},
+		{"zero-width space", def, "company", "A\u200bE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars, 0}},
+		{"line separator", def, "company", "A\u2028E", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars, 0}},
+		{"invalid UTF-8", def, "company", "A\xffE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars, 0}},
+		{"U+FFFD, what a JSON decoder makes of invalid UTF-8 or \\ud800", def, "lastName", "Love\ufffdlace", nil, FieldError{"lastName", CodeInvalidCharacters, "Last name " + badChars, 0}},
+		{"noncharacter U+FFFF", def, "company", "A\uffffE", nil, FieldError{"company", CodeInvalidCharacters, "Company " + badChars, 0}},
+		{"noncharacter U+FDD0", def, "title", "A\ufdd0E", nil, FieldError{"title", CodeInvalidCharacters, "Job title " + badChars, 0}},
+		{"noncharacter U+10FFFE", def, "title", "A\U0010fffeE", nil, FieldError{"title", CodeInvalidCharacters, "Job title " + badChars, 0}},
 		{"private use is text", def, "title", "A\ue000E", "A\ue000E", FieldError{}},
-		{"bool for TEXT", def, "firstName", true, nil, FieldError{"firstName", CodeWrongType, "First name must be text"}},
-		{"number for TEXT", def, "company", 42, nil, FieldError{"company", CodeWrongType, "Company must be text"}},
-		{"object for TEXT", def, "company", map[string]any{"$set": "x"}, nil, FieldError{"company", CodeWrongType, "Company must be text"}},
+		{"bool for TEXT", def, "firstName", true, nil, FieldError{"firstName", CodeWrongType, "First name must be text", 0}},
+		{"number for TEXT", def, "company", 42, nil, FieldError{"company", CodeWrongType, "Company must be text", 0}},
+		{"object for TEXT", def, "company", map[string]any{"$set": "x"}, nil, FieldError{"company", CodeWrongType, "Company must be text", 0}},
 
 		// Required and clearing.
-		{"null on a required field", def, "firstName", nil, nil, FieldError{"firstName", CodeRequired, "First name is required"}},
-		{"blank on a required field", def, "lastName", "   ", nil, FieldError{"lastName", CodeRequired, "Last name is required"}},
-		{"empty on a required field with a minimum", custom, "firstName", "", nil, FieldError{"firstName", CodeRequired, "First name is required"}},
+		{"null on a required field", def, "firstName", nil, nil, FieldError{"firstName", CodeRequired, "First name is required", 0}},
+		{"blank on a required field", def, "lastName", "   ", nil, FieldError{"lastName", CodeRequired, "Last name is required", 0}},
+		{"empty on a required field with a minimum", custom, "firstName", "", nil, FieldError{"firstName", CodeRequired, "First name is required", 0}},
 		{"null clears an optional field", def, "company", nil, nil, FieldError{}},
 		{"blank clears an optional field", def, "title", " ", nil, FieldError{}},
 		{"null clears an optional BOOLEAN", def, "subscribed", nil, nil, FieldError{}},
@@ -102,38 +102,38 @@ func TestAnswerValidation(t *testing.T) {
 		// PHONE
 		{"international number to E.164", def, "phone", "+1 (415) 555-2671", "+14155552671", FieldError{}},
 		{"UK number to E.164", def, "phone", " +44 20 7946 0958 ", "+442079460958", FieldError{}},
-		{"national number without a default region", def, "phone", "020 7946 0958", nil, FieldError{"phone", CodeInvalidPhone, phoneNoRegion}},
+		{"national number without a default region", def, "phone", "020 7946 0958", nil, FieldError{"phone", CodeInvalidPhone, phoneNoRegion, 0}},
 		{"national number with default region GB", custom, "phone", "020 7946 0958", "+442079460958", FieldError{}},
 		{"foreign number with a default region", custom, "phone", "+1 415 555 2671", "+14155552671", FieldError{}},
-		{"too short", def, "phone", "+1 555", nil, FieldError{"phone", CodeInvalidPhone, phoneNoRegion}},
-		{"invalid for its country", custom, "phone", "+44 12", nil, FieldError{"phone", CodeInvalidPhone, "Phone must be a valid phone number"}},
-		{"not a number", def, "phone", "call me maybe", nil, FieldError{"phone", CodeInvalidPhone, phoneNoRegion}},
-		{"with an extension", def, "phone", "+1 415 555 2671 ext. 12", nil, FieldError{"phone", CodeInvalidPhone, "Phone must not include an extension"}},
-		{"control character in a phone", def, "phone", "+1 415 555\x002671", nil, FieldError{"phone", CodeInvalidCharacters, "Phone " + badChars}},
-		{"bool for PHONE", def, "phone", false, nil, FieldError{"phone", CodeWrongType, "Phone must be text"}},
+		{"too short", def, "phone", "+1 555", nil, FieldError{"phone", CodeInvalidPhone, phoneNoRegion, 0}},
+		{"invalid for its country", custom, "phone", "+44 12", nil, FieldError{"phone", CodeInvalidPhone, "Phone must be a valid phone number", 0}},
+		{"not a number", def, "phone", "call me maybe", nil, FieldError{"phone", CodeInvalidPhone, phoneNoRegion, 0}},
+		{"with an extension", def, "phone", "+1 415 555 2671 ext. 12", nil, FieldError{"phone", CodeInvalidPhone, "Phone must not include an extension", 0}},
+		{"control character in a phone", def, "phone", "+1 415 555\x002671", nil, FieldError{"phone", CodeInvalidCharacters, "Phone " + badChars, 0}},
+		{"bool for PHONE", def, "phone", false, nil, FieldError{"phone", CodeWrongType, "Phone must be text", 0}},
 
 		// BOOLEAN
 		{"true", def, "subscribed", true, true, FieldError{}},
 		{"false", def, "subscribed", false, false, FieldError{}},
-		{"string for BOOLEAN", def, "subscribed", "true", nil, FieldError{"subscribed", CodeWrongType, "Subscribe to the newsletter must be true or false"}},
-		{"number for BOOLEAN", def, "subscribed", 1, nil, FieldError{"subscribed", CodeWrongType, "Subscribe to the newsletter must be true or false"}},
+		{"string for BOOLEAN", def, "subscribed", "true", nil, FieldError{"subscribed", CodeWrongType, "Subscribe to the newsletter must be true or false", 0}},
+		{"number for BOOLEAN", def, "subscribed", 1, nil, FieldError{"subscribed", CodeWrongType, "Subscribe to the newsletter must be true or false", 0}},
 
 		// SELECT
 		{"an option value", custom, "company", "small", "small", FieldError{}},
 		{"an option value with spaces", custom, "company", " large ", "large", FieldError{}},
-		{"not an option", custom, "company", "medium", nil, FieldError{"company", CodeNotAnOption, "Company size must be one of: 1-10, 11 or more"}},
-		{"an option label is not a value", custom, "company", "1-10", nil, FieldError{"company", CodeNotAnOption, "Company size must be one of: 1-10, 11 or more"}},
-		{"option values are case-sensitive", custom, "company", "Small", nil, FieldError{"company", CodeNotAnOption, "Company size must be one of: 1-10, 11 or more"}},
-		{"bool for SELECT", custom, "company", true, nil, FieldError{"company", CodeWrongType, "Company size must be text"}},
+		{"not an option", custom, "company", "medium", nil, FieldError{"company", CodeNotAnOption, "Company size must be one of: 1-10, 11 or more", 0}},
+		{"an option label is not a value", custom, "company", "1-10", nil, FieldError{"company", CodeNotAnOption, "Company size must be one of: 1-10, 11 or more", 0}},
+		{"option values are case-sensitive", custom, "company", "Small", nil, FieldError{"company", CodeNotAnOption, "Company size must be one of: 1-10, 11 or more", 0}},
+		{"bool for SELECT", custom, "company", true, nil, FieldError{"company", CodeWrongType, "Company size must be text", 0}},
 
 		// Keys outside the catalogue.
-		{"unknown key", def, "fax", "123", nil, FieldError{"fax", CodeUnknownField, `"fax" is not a profile field`}},
-		{"a store key is not a field key", def, "first_name", "Ada", nil, FieldError{"first_name", CodeUnknownField, `"first_name" is not a profile field`}},
-		{"root attribute", def, "email", "x@example.com", nil, FieldError{"email", CodeUnknownField, `"email" is not a profile field`}},
-		{"app_metadata", def, "app_metadata", map[string]any{"roles": []any{"admin"}}, nil, FieldError{"app_metadata", CodeUnknownField, `"app_metadata" is not a profile field`}},
-		{"the context input is not an answer", def, "context", "article", nil, FieldError{"context", CodeUnknownField, `"context" is not a profile field`}},
+		{"unknown key", def, "fax", "123", nil, FieldError{"fax", CodeUnknownField, `"fax" is not a profile field`, 0}},
+		{"a store key is not a field key", def, "first_name", "Ada", nil, FieldError{"first_name", CodeUnknownField, `"first_name" is not a profile field`, 0}},
+		{"root attribute", def, "email", "x@example.com", nil, FieldError{"email", CodeUnknownField, `"email" is not a profile field`, 0}},
+		{"app_metadata", def, "app_metadata", map[string]any{"roles": []any{"admin"}}, nil, FieldError{"app_metadata", CodeUnknownField, `"app_metadata" is not a profile field`, 0}},
+		{"the context input is not an answer", def, "context", "article", nil, FieldError{"context", CodeUnknownField, `"context" is not a profile field`, 0}},
 		{"long unknown keys are shortened in the message", def, strings.Repeat("k", 60), "x", nil,
-			FieldError{strings.Repeat("k", 60), CodeUnknownField, `"` + strings.Repeat("k", 40) + `…" is not a profile field`}},
+			FieldError{strings.Repeat("k", 60), CodeUnknownField, `"` + strings.Repeat("k", 40) + `…" is not a profile field`, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,14 +178,14 @@ func TestAnswerReportsEveryProblemAndWritesNothing(t *testing.T) {
 	}
 	p, errs := r.Answer(u, answers, strings.Repeat("c", 101), testNow)
 	want := []FieldError{
-		{"context", CodeTooLong, "Context must be at most 100 characters"},
-		{"firstName", CodeRequired, "First name is required"},
-		{"company", CodeTooLong, "Company must be at most 100 characters"},
-		{"title", CodeInvalidCharacters, "Job title must not contain control or invisible formatting characters"},
-		{"phone", CodeInvalidPhone, "Phone must be a valid phone number with its country code, e.g. +44 20 7946 0958"},
-		{"subscribed", CodeWrongType, "Subscribe to the newsletter must be true or false"},
-		{"email", CodeUnknownField, `"email" is not a profile field`},
-		{"fax", CodeUnknownField, `"fax" is not a profile field`},
+		{"context", CodeTooLong, "Context must be at most 100 characters", 0},
+		{"firstName", CodeRequired, "First name is required", 0},
+		{"company", CodeTooLong, "Company must be at most 100 characters", 0},
+		{"title", CodeInvalidCharacters, "Job title must not contain control or invisible formatting characters", 0},
+		{"phone", CodeInvalidPhone, "Phone must be a valid phone number with its country code, e.g. +44 20 7946 0958", 0},
+		{"subscribed", CodeWrongType, "Subscribe to the newsletter must be true or false", 0},
+		{"email", CodeUnknownField, `"email" is not a profile field`, 0},
+		{"fax", CodeUnknownField, `"fax" is not a profile field`, 0},
 	}
 	if !slices.Equal(errs, want) {
 		t.Errorf("errors =\n%+v\nwant\n%+v", errs, want)
@@ -201,9 +201,9 @@ func TestAnswerContextErrors(t *testing.T) {
 		context string
 		want    FieldError
 	}{
-		{strings.Repeat("é", 101), FieldError{"context", CodeTooLong, "Context must be at most 100 characters"}},
-		{"art\u202eicle", FieldError{"context", CodeInvalidCharacters, "Context must not contain control or invisible formatting characters"}},
-		{"article\ufffd", FieldError{"context", CodeInvalidCharacters, "Context must not contain control or invisible formatting characters"}},
+		{strings.Repeat("é", 101), FieldError{"context", CodeTooLong, "Context must be at most 100 characters", 0}},
+		{"art\u202eicle", FieldError{"context", CodeInvalidCharacters, "Context must not contain control or invisible formatting characters", 0}},
+		{"article\ufffd", FieldError{"context", CodeInvalidCharacters, "Context must not contain control or invisible formatting characters", 0}},
 	} {
 		p, errs := r.Answer(newUser(1, time.Hour), map[string]any{"company": "AE"}, tt.context, testNow)
 		if !slices.Equal(errs, []FieldError{tt.want}) || !p.IsEmpty() {
@@ -255,27 +255,27 @@ func TestAnswerPatch(t *testing.T) {
 			newUser(2, time.Hour, named), map[string]any{"company": "AE Ltd"}, "",
 			Patch{
 				UserMetadata: map[string]any{"company": "AE Ltd"},
-				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)}, nil),
 			}},
 		{"the context is recorded, and the stage it brings",
 			newUser(1, time.Hour, named), map[string]any{"subscribed": false}, "article",
 			Patch{
 				UserMetadata: map[string]any{"subscribed": false},
-				AppMetadata:  bookkeeping(map[string]any{"subscribed": entry(testNow, "stage", "newsletter", "context", "article")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"subscribed": entry(testNow, "stage", "newsletter", "context", "article", "rulesVersion", rulesVersion, "consentVersion", "2026-11")}, nil),
 			}},
 		{"a field no stage asks now is recorded without a stage",
 			newUser(1, time.Hour, named), map[string]any{"phone": "+14155552671"}, "settings",
 			Patch{
 				UserMetadata: map[string]any{"phone": "+14155552671"},
-				AppMetadata:  bookkeeping(map[string]any{"phone": entry(testNow, "stage", "", "context", "settings")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"phone": entry(testNow, "stage", "", "context", "settings", "rulesVersion", rulesVersion)}, nil),
 			}},
 		{"several answers in one patch; absent fields untouched",
 			newUser(2, time.Hour, named, withUserMetadata("title", "Countess")), map[string]any{"firstName": " Augusta ", "company": "AE"}, "",
 			Patch{
 				UserMetadata: map[string]any{"first_name": "Augusta", "company": "AE"},
 				AppMetadata: bookkeeping(map[string]any{
-					"firstName": entry(testNow, "stage", "signup", "context", ""),
-					"company":   entry(testNow, "stage", "returning", "context", ""),
+					"firstName": entry(testNow, "stage", "signup", "context", "", "rulesVersion", rulesVersion),
+					"company":   entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion),
 				}, nil),
 			}},
 		{"null clears the answer and its record",
@@ -289,18 +289,18 @@ func TestAnswerPatch(t *testing.T) {
 			Patch{}},
 		{"an unchanged answer not yet recorded is only recorded",
 			newUser(2, time.Hour, named, withUserMetadata("company", "AE")), map[string]any{"company": "AE"}, "",
-			Patch{AppMetadata: bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "")}, nil)}},
+			Patch{AppMetadata: bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)}, nil)}},
 		{"the same text in another type is a change",
 			newUser(1, time.Hour, named, withUserMetadata("subscribed", "true")), map[string]any{"subscribed": true}, "",
 			Patch{
 				UserMetadata: map[string]any{"subscribed": true},
-				AppMetadata:  bookkeeping(map[string]any{"subscribed": entry(testNow, "stage", "", "context", "")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"subscribed": entry(testNow, "stage", "", "context", "", "rulesVersion", rulesVersion, "consentVersion", "2026-11")}, nil),
 			}},
 		{"answering a skipped field removes the skip",
 			newUser(2, time.Hour, named, withSkipped("company", time.Hour)), map[string]any{"company": "AE"}, "",
 			Patch{
 				UserMetadata: map[string]any{"company": "AE"},
-				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)}, nil),
 			}},
 		{"an unchanged answer to a skipped field only removes the skip",
 			newUser(2, time.Hour, named, withUserMetadata("company", "AE"), withAppMetadata(BookkeepingKey, map[string]any{
@@ -318,7 +318,7 @@ func TestAnswerPatch(t *testing.T) {
 				UserMetadata: map[string]any{"company": "AE"},
 				AppMetadata: map[string]any{BookkeepingKey: map[string]any{
 					"version":   2.0,
-					"collected": map[string]any{"retiredField": entry(earlier), "company": entry(testNow, "stage", "returning", "context", "")},
+					"collected": map[string]any{"retiredField": entry(earlier), "company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)},
 					"skipped":   map[string]any{"title": entry(earlier, "context", "")},
 				}},
 			}},
@@ -326,7 +326,7 @@ func TestAnswerPatch(t *testing.T) {
 			newUser(2, time.Hour, named, withAppMetadata(BookkeepingKey, "garbage")), map[string]any{"company": "AE"}, "",
 			Patch{
 				UserMetadata: map[string]any{"company": "AE"},
-				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "")}, nil),
+				AppMetadata:  bookkeeping(map[string]any{"company": entry(testNow, "stage", "returning", "context", "", "rulesVersion", rulesVersion)}, nil),
 			}},
 		{"no answers, no patch", newUser(2, time.Hour), map[string]any{}, "", Patch{}},
 	}
@@ -399,7 +399,7 @@ func TestSkip(t *testing.T) {
 		t.Fatal(errs)
 	}
 	checkPatchAllowed(t, r, p)
-	want := Patch{AppMetadata: bookkeeping(nil, map[string]any{"company": entry(testNow, "context", "article")})}
+	want := Patch{AppMetadata: bookkeeping(nil, map[string]any{"company": withCount(entry(testNow, "context", "article"), 1)})}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("patch =\n%#v\nwant\n%#v", p, want)
 	}
@@ -434,8 +434,8 @@ func TestSkipErrors(t *testing.T) {
 	u := newUser(2, time.Hour, named)
 	p, errs := r.Skip(u, []string{"company", "fax", "email", "fax"}, "", testNow)
 	want := []FieldError{
-		{"email", CodeUnknownField, `"email" is not a profile field`},
-		{"fax", CodeUnknownField, `"fax" is not a profile field`},
+		{"email", CodeUnknownField, `"email" is not a profile field`, 0},
+		{"fax", CodeUnknownField, `"fax" is not a profile field`, 0},
 	}
 	if !slices.Equal(errs, want) || !p.IsEmpty() {
 		t.Errorf("Skip = %+v, %+v; want %+v and no patch", p, errs, want)
@@ -485,4 +485,12 @@ func TestPatchNeverWritesOutsideTheAllowList(t *testing.T) {
 		}
 		checkPatchAllowed(t, r, p)
 	}
+}
+
+// rulesVersion is the default rules' version, recorded with every answer.
+const rulesVersion = "2026-12-01"
+
+func withCount(e map[string]any, n int) map[string]any {
+	e["count"] = n
+	return e
 }

@@ -5,27 +5,42 @@ import "time"
 // The bookkeeping object under app_metadata[BookkeepingKey]:
 //
 //	{"collected": {"<fieldKey>": {"at": RFC3339, "stage": "...", "context": "..."}},
-//	 "skipped":   {"<fieldKey>": {"at": RFC3339, "context": "..."}}}
+//	 "skipped":   {"<fieldKey>": {"at": RFC3339, "context": "...", "count": n, "never": true}}}
+//
+// A collected entry may also hold "rulesVersion" and "consentVersion"; a
+// skipped entry's count is how many "not now"s in a row the field has had
+// (its cool-down grows with it) and never marks a "never ask" (dismissal).
+// There is one entry per field, so the object stays bounded by the
+// catalogue; entries of fields no longer in it are dropped on the next
+// write (see compact).
 //
 // It is read defensively (anything malformed counts as absent) because it
 // lives in a store other tools can write to.
 const (
-	bkCollected = "collected"
-	bkSkipped   = "skipped"
-	bkAt        = "at"
-	bkStage     = "stage"
-	bkContext   = "context"
+	bkCollected      = "collected"
+	bkSkipped        = "skipped"
+	bkAt             = "at"
+	bkStage          = "stage"
+	bkContext        = "context"
+	bkCount          = "count"
+	bkRulesVersion   = "rulesVersion"
+	bkConsentVersion = "consentVersion"
+	bkNever          = "never"
 )
 
 type collectedEntry struct {
-	At      time.Time
-	Stage   string
-	Context string
+	At             time.Time
+	Stage          string
+	Context        string
+	RulesVersion   string
+	ConsentVersion string
 }
 
 type skippedEntry struct {
 	At      time.Time
 	Context string
+	Count   int  // "not now"s in a row, at least 1
+	Never   bool // "never ask": hidden until answered or restored
 }
 
 // readBookkeeping returns the collected and skipped entries with a valid time.
@@ -36,13 +51,14 @@ func readBookkeeping(appMetadata map[string]any) (map[string]collectedEntry, map
 	for key, raw := range asMap(root[bkCollected]) {
 		e := asMap(raw)
 		if at, ok := parseTime(e[bkAt]); ok {
-			collected[key] = collectedEntry{At: at, Stage: asString(e[bkStage]), Context: asString(e[bkContext])}
+			collected[key] = collectedEntry{At: at, Stage: asString(e[bkStage]), Context: asString(e[bkContext]),
+				RulesVersion: asString(e[bkRulesVersion]), ConsentVersion: asString(e[bkConsentVersion])}
 		}
 	}
 	for key, raw := range asMap(root[bkSkipped]) {
 		e := asMap(raw)
 		if at, ok := parseTime(e[bkAt]); ok {
-			skipped[key] = skippedEntry{At: at, Context: asString(e[bkContext])}
+			skipped[key] = skippedEntry{At: at, Context: asString(e[bkContext]), Count: max(1, asInt(e[bkCount])), Never: e[bkNever] == true}
 		}
 	}
 	return collected, skipped
@@ -51,6 +67,19 @@ func readBookkeeping(appMetadata map[string]any) (map[string]collectedEntry, map
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
+}
+
+// asInt reads a JSON number (float64 after a round trip) as an int.
+func asInt(v any) int {
+	switch n := v.(type) {
+	case float64:
+		if n >= 0 && n < 1<<20 {
+			return int(n)
+		}
+	case int:
+		return n
+	}
+	return 0
 }
 
 func asString(v any) string {
@@ -97,8 +126,15 @@ func (e *bookkeepingEdit) section(name string) map[string]any {
 	return m
 }
 
-func (e *bookkeepingEdit) collect(key string, at time.Time, stage, interaction string) {
-	e.collected[key] = map[string]any{bkAt: formatTime(at), bkStage: stage, bkContext: interaction}
+func (e *bookkeepingEdit) collect(key string, at time.Time, stage, interaction, rulesVersion, consentVersion string) {
+	entry := map[string]any{bkAt: formatTime(at), bkStage: stage, bkContext: interaction}
+	if rulesVersion != "" {
+		entry[bkRulesVersion] = rulesVersion
+	}
+	if consentVersion != "" {
+		entry[bkConsentVersion] = consentVersion
+	}
+	e.collected[key] = entry
 	e.changed = true
 	e.unskip(key)
 }
@@ -110,8 +146,12 @@ func (e *bookkeepingEdit) uncollect(key string) {
 	}
 }
 
-func (e *bookkeepingEdit) skip(key string, at time.Time, interaction string) {
-	e.skipped[key] = map[string]any{bkAt: formatTime(at), bkContext: interaction}
+func (e *bookkeepingEdit) skip(key string, at time.Time, interaction string, count int, never bool) {
+	entry := map[string]any{bkAt: formatTime(at), bkContext: interaction, bkCount: count}
+	if never {
+		entry[bkNever] = true
+	}
+	e.skipped[key] = entry
 	e.changed = true
 }
 

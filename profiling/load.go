@@ -53,6 +53,7 @@ const maxRulesSize = 1 << 20
 var reservedKeys = map[string]string{
 	"context":          "the API uses it for the interaction context",
 	"clientMutationId": "the API uses it for Relay's mutation id",
+	"answers":          "the API uses it for answers by key",
 }
 
 // userAttributes are the root attributes with a User field of their own
@@ -79,14 +80,22 @@ var graphQLName = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
 
 // The rules file as written; pointers tell "left out" from "zero".
 type rawRules struct {
-	Policy *rawPolicy `yaml:"policy"`
-	Fields []rawField `yaml:"fields"`
-	Stages []rawStage `yaml:"stages"`
+	Version *string    `yaml:"version"`
+	Policy  *rawPolicy `yaml:"policy"`
+	Fields  []rawField `yaml:"fields"`
+	Stages  []rawStage `yaml:"stages"`
 }
 
 type rawPolicy struct {
 	MaxFieldsPerPrompt *int    `yaml:"maxFieldsPerPrompt"`
 	SkipCooldown       *string `yaml:"skipCooldown"`
+	// The optional knobs of rulesext.go.
+	SkipBackoff     *float64 `yaml:"skipBackoff"`
+	SkipCooldownMax *string  `yaml:"skipCooldownMax"`
+	PromptsPerDay   *int     `yaml:"promptsPerDay"`
+	PromptsPerWeek  *int     `yaml:"promptsPerWeek"`
+	ReconfirmReason *string  `yaml:"reconfirmReason"`
+	ConsentReason   *string  `yaml:"consentReason"`
 }
 
 type rawField struct {
@@ -101,6 +110,9 @@ type rawField struct {
 	MaxLength     *int        `yaml:"maxLength"`
 	DefaultRegion *string     `yaml:"defaultRegion"`
 	Options       []rawOption `yaml:"options"`
+	// The optional knobs of rulesext.go.
+	ReconfirmAfter *string     `yaml:"reconfirmAfter"`
+	Consent        *rawConsent `yaml:"consent"`
 }
 
 type rawOption struct {
@@ -195,6 +207,10 @@ func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
 	r := &Rules{file: l.file, byKey: map[string]*Field{}}
 	var problems []error
 	r.policy, problems = l.policy(raw.Policy)
+	if raw.Policy != nil {
+		problems = append(problems, l.policyExtra(&r.policy, raw.Policy)...)
+	}
+	problems = append(problems, l.version(r, raw.Version)...)
 	declared, fieldProblems := l.fields(r, raw.Fields, schema)
 	problems = append(problems, fieldProblems...)
 	problems = append(problems, l.stages(r, raw.Stages, declared)...)
@@ -406,11 +422,10 @@ func (l *loader) field(r *Rules, i int, rf rawField, schema InputSchema, keyAt m
 	case typ.InputKind() == 0:
 		return fail(".type", "type %q is unknown; use TEXT, PHONE, BOOLEAN or SELECT", rf.Type)
 	}
-	kind, ok := schema[key]
-	if !ok {
-		return fail(".key", "the API has no input field %q", key)
-	}
-	if kind != typ.InputKind() {
+	// A key the API's UpdateProfileInput has must have the input's type; any
+	// other key is a rules-only field, answered by key (answers: [{key, ...}]).
+	kind, typed := schema[key]
+	if typed && kind != typ.InputKind() {
 		return fail(".type", "type %s needs a %s input but the API's %s is %s", typ, typ.InputKind(), key, kind)
 	}
 	switch {
@@ -441,7 +456,11 @@ func (l *loader) field(r *Rules, i int, rf rawField, schema InputSchema, keyAt m
 		}
 		f.Sources = append(f.Sources, s)
 	}
+	f.Typed = typed
 	if err := l.typeKnobs(f, rf, fail); err != nil {
+		return err
+	}
+	if err := l.fieldExtra(f, rf, fail); err != nil {
 		return err
 	}
 	r.fields = append(r.fields, f)

@@ -31,7 +31,8 @@ func mustDefaultRules(t testing.TB) *Rules {
 func TestDefaultRulesLoad(t *testing.T) {
 	r := mustDefaultRules(t)
 
-	if got, want := r.Policy(), (Policy{MaxFieldsPerPrompt: 3, SkipCooldown: 72 * time.Hour}); got != want {
+	if got, want := r.Policy(), (Policy{MaxFieldsPerPrompt: 3, SkipCooldown: 72 * time.Hour, SkipBackoff: 2, SkipCooldownMax: 720 * time.Hour,
+		PromptsPerDay: 3, PromptsPerWeek: 10, ReconfirmReason: "Is this still right?", ConsentReason: "The terms changed: please confirm your choice"}); got != want {
 		t.Errorf("policy = %+v, want %+v", got, want)
 	}
 	type fieldSummary struct {
@@ -206,8 +207,6 @@ func TestParseRulesErrors(t *testing.T) {
 			RulesError{Field: "firstName", Line: 5, Reason: "type is required (TEXT, PHONE, BOOLEAN or SELECT)"}},
 		{"unknown type", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: EMAIL\n    store: first_name\n")}.bytes(),
 			RulesError{Field: "firstName", Line: 7, Reason: `type "EMAIL" is unknown; use TEXT, PHONE, BOOLEAN or SELECT`}},
-		{"field the API lacks", rulesFile{fields: oneField("  - key: fax\n    label: Fax\n    type: PHONE\n    store: fax\n")}.bytes(),
-			RulesError{Field: "fax", Line: 5, Reason: `the API has no input field "fax"`}},
 		{"field kind the API cannot carry", rulesFile{fields: "fields:\n  - key: subscribed\n    label: Newsletter\n    type: TEXT\n    store: subscribed\n"}.bytes(),
 			RulesError{Field: "subscribed", Line: 7, Reason: "type TEXT needs a String input but the API's subscribed is Boolean"}},
 		{"no store", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: TEXT\n")}.bytes(),
@@ -342,23 +341,73 @@ func TestRulesErrorMessage(t *testing.T) {
 	}
 }
 
-// The default file must name its errors by file when a schema lacks one of
-// its fields, as start-up does with a mismatched GraphQL schema.
-func TestDefaultRulesAgainstAnOlderSchema(t *testing.T) {
+// A catalogue field the API's UpdateProfileInput lacks is a rules-only
+// field, answered by key; one it has keeps its type check.
+func TestRulesOnlyFieldsLoadAndTypedOnesKeepTheirType(t *testing.T) {
 	schema := InputSchema{}
 	for k, v := range apiSchema {
 		if k != "phone" {
 			schema[k] = v
 		}
 	}
-	_, err := ParseRules(DefaultRulesName, DefaultRules, schema)
+	r, err := ParseRules(DefaultRulesName, DefaultRules, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := r.Field("phone"); f.Typed {
+		t.Error("phone is marked typed against a schema without it")
+	}
+	if f, _ := r.Field("firstName"); !f.Typed {
+		t.Error("firstName is not marked typed")
+	}
+	schema["phone"] = KindBoolean
+	_, err = ParseRules(DefaultRulesName, DefaultRules, schema)
 	var re *RulesError
-	if !errors.As(err, &re) || re.Field != "phone" || re.File != DefaultRulesName || re.Reason != `the API has no input field "phone"` {
-		t.Fatalf("err = %v, want the missing phone input named", err)
+	if !errors.As(err, &re) || re.Field != "phone" || re.Reason != "type PHONE needs a String input but the API's phone is Boolean" {
+		t.Fatalf("err = %v, want phone's type mismatch named", err)
 	}
 }
 
-// Plain anchors and aliases are fine, e.g. to share a sources list.
+func TestParseRulesNewKnobs(t *testing.T) {
+	policy := func(extra string) string { return okPolicy + extra }
+	tests := []struct {
+		name string
+		data []byte
+		want RulesError
+	}{
+		{"backoff below 1", rulesFile{policy: policy("  skipBackoff: 0.5\n")}.bytes(),
+			RulesError{Line: 4, Reason: "policy.skipBackoff: must be from 1 (the cool-down never grows) to 100, got 0.5"}},
+		{"max below cooldown", rulesFile{policy: policy("  skipCooldownMax: 1h\n")}.bytes(),
+			RulesError{Line: 4, Reason: "policy.skipCooldownMax: 1h0m0s is shorter than skipCooldown 24h0m0s"}},
+		{"negative budget", rulesFile{policy: policy("  promptsPerDay: -1\n")}.bytes(),
+			RulesError{Line: 4, Reason: "policy.promptsPerDay: must not be negative (0 means no cap), got -1"}},
+		{"week below day", rulesFile{policy: policy("  promptsPerDay: 3\n  promptsPerWeek: 2\n")}.bytes(),
+			RulesError{Line: 5, Reason: "policy.promptsPerWeek: 2 is less than promptsPerDay 3"}},
+		{"empty version", []byte("version: \"\"\n" + string(rulesFile{}.bytes())),
+			RulesError{Line: 1, Reason: "version: must not be empty (leave it out for none)"}},
+		{"bad reconfirmAfter", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: TEXT\n    store: first_name\n    reconfirmAfter: 6 months\n")}.bytes(),
+			RulesError{Field: "firstName", Line: 9, Reason: `reconfirmAfter "6 months" is not a duration (write e.g. 4380h for six months)`}},
+		{"consent on TEXT", rulesFile{fields: oneField("  - key: firstName\n    label: First name\n    type: TEXT\n    store: first_name\n    consent: {version: v1, text: t}\n")}.bytes(),
+			RulesError{Field: "firstName", Line: 9, Reason: "consent applies only to BOOLEAN fields, not TEXT"}},
+		{"consent without version", rulesFile{fields: "fields:\n  - key: firstName\n    label: First name\n    type: TEXT\n    store: first_name\n  - key: subscribed\n    label: N\n    type: BOOLEAN\n    store: subscribed\n    consent: {text: t}\n"}.bytes(),
+			RulesError{Field: "subscribed", Line: 13, Reason: "consent.version is required: answers record it, and a new one asks again"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseRules("rules.yaml", tt.data, apiSchema)
+			var re *RulesError
+			if !errors.As(err, &re) {
+				t.Fatalf("err = %v, want a *RulesError", err)
+			}
+			want := tt.want
+			want.File = "rules.yaml"
+			if *re != want {
+				t.Errorf("got  %#v\nwant %#v", *re, want)
+			}
+		})
+	}
+}
+
 func TestParseRulesAcceptsAliases(t *testing.T) {
 	data := rulesFile{fields: `fields:
   - key: firstName
@@ -496,7 +545,6 @@ stages:
 		{Line: 2, Reason: "policy.maxFieldsPerPrompt: must be at least 1, got 0"},
 		{Line: 3, Reason: `policy.skipCooldown: "3 days" is not a duration (write e.g. 72h, 90m, 1h30m)`},
 		{Line: 11, Field: "company", Reason: `type "NUMBER" is unknown; use TEXT, PHONE, BOOLEAN or SELECT`},
-		{Line: 13, Field: "fax", Reason: `the API has no input field "fax"`},
 		{Line: 21, Stage: "signup", Field: "compnay", Reason: "no such field in the catalogue"},
 		{Line: 23, Stage: "returning", Reason: "condition: ERROR: <input>:1:5: undefined field 'login_count'"},
 		{Line: 22, Stage: "returning", Reason: "reason is required: it tells the user why we ask"},

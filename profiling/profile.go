@@ -17,6 +17,14 @@ type Value struct {
 	CollectedAt time.Time  // zero unless this service recorded the answer
 	Stage       string     // stage the answer was collected in, if recorded
 	Context     string     // interaction context the answer was collected in, if recorded
+
+	RulesVersion   string // the rules version the answer was collected under, if recorded
+	ConsentVersion string // the consent version the answer agreed to, if recorded
+
+	SkipCount    int       // "not now"s in a row (0: none recorded)
+	Dismissed    bool      // "never ask"
+	SkippedAt    time.Time // the last "not now" or "never ask"; zero if none
+	SkippedUntil time.Time // when the "not now" cool-down ends; zero if none or dismissed
 }
 
 // Profile is what the rules make of one user at one moment: every catalogue
@@ -35,6 +43,7 @@ type Profile struct {
 	vars    *activation // the conditions' variables, with no interaction context
 	index   map[string]int
 	skipped map[string]skippedEntry
+	prompts *PromptCounts // prompts shown in the budget windows; nil: unknown (budget.go)
 	// holds[i] is whether stage i's condition holds with no interaction
 	// context, evaluated once per profile.
 	holds []bool
@@ -47,6 +56,9 @@ type PendingField struct {
 	*Field
 	Stage  string
 	Reason string
+	Kind   PromptKind // why it is asked (reconfirm.go)
+	// Current is the known value to prefill when Kind is not PromptAsk.
+	Current any
 }
 
 // The accessors below answer "known or not" with a nil pointer instead of a
@@ -145,6 +157,7 @@ func (r *Rules) Profile(u *User, now time.Time) *Profile {
 	known := 0
 	for i, f := range r.fields {
 		p.Values[i] = lookup(u, f, collected)
+		p.annotateSkip(&p.Values[i])
 		if p.Values[i].Known {
 			known++
 		}
@@ -188,6 +201,9 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 		return nil, &ArgumentError{Argument: "context", Reason: reason}
 	}
 	out := make([]PendingField, 0, min(n, len(p.Values)))
+	if p.overBudget() {
+		return out, nil
+	}
 	// seen is indexed by catalogue position: a field asked by two stages
 	// is considered once, for the first.
 	var small [64]bool
@@ -203,10 +219,10 @@ func (p *Profile) Pending(interaction string, limit *int) ([]PendingField, error
 				continue
 			}
 			seen[pos] = true
-			if p.Values[pos].Known || p.skippedNow(s.Fields[i].Key) {
+			if key := s.Fields[i].Key; !p.askable(key) || p.hidden(key) {
 				continue
 			}
-			out = append(out, s.asks[i])
+			out = append(out, p.pendingField(p.Values[pos], s))
 			if len(out) == n {
 				return out, nil
 			}
@@ -245,12 +261,6 @@ func (p *Profile) askingStages(interaction string) []*Stage {
 	return out
 }
 
-// skippedNow reports whether key was skipped less than the cool-down ago.
-func (p *Profile) skippedNow(key string) bool {
-	s, ok := p.skipped[key]
-	return ok && p.now.Before(s.At.Add(p.rules.policy.SkipCooldown))
-}
-
 // askingStage is the first stage that asks for key for this user in this
 // context now, in the order Pending asks, or "" when none does; answers are
 // recorded with it.
@@ -287,6 +297,7 @@ func lookup(u *User, f *Field, collected map[string]collectedEntry) Value {
 		out := Value{Field: f, Known: true, Value: v, Source: SourceUser}
 		if c, ok := collected[f.Key]; ok {
 			out.CollectedAt, out.Stage, out.Context = c.At, c.Stage, c.Context
+			out.RulesVersion, out.ConsentVersion = c.RulesVersion, c.ConsentVersion
 		}
 		return out
 	}

@@ -112,7 +112,9 @@ func TestPending(t *testing.T) {
 			[]string{"newsletter:subscribed", "returning:company", "returning:title"}},
 		{"without the context the same user gets the file order", newUser(4, day, named), "", nil,
 			[]string{"returning:company", "returning:title", "engaged:phone"}},
-		{"false is a known answer", newUser(1, time.Hour, named, withUserMetadata("subscribed", false)), "article", nil, []string{}},
+		{"false is a known answer", newUser(1, time.Hour, named, withUserMetadata("subscribed", false), withAppMetadata(BookkeepingKey, map[string]any{
+			"collected": map[string]any{"subscribed": map[string]any{"at": testNow.Add(-time.Hour).Format(time.RFC3339), "consentVersion": "2026-11"}}})), "article", nil, []string{}},
+		{"a consent without its version recorded is asked again", newUser(1, time.Hour, named, withUserMetadata("subscribed", false)), "article", nil, []string{"newsletter:subscribed"}},
 
 		// Every source kind makes a field known.
 		{"root attributes from a social login", newUser(1, time.Hour, func(u *User) {

@@ -101,6 +101,22 @@ type Field struct {
 	MaxLength     int       // TEXT only, in characters; DefaultMaxLength when the file leaves it out
 	DefaultRegion string    // PHONE only: ISO region for numbers without +country code
 	Sources       []Source  // where a known value may be found, after user_metadata.<Store>
+
+	// Typed is set when the API's UpdateProfileInput has a field of this
+	// key; every field can be answered by key (answers: [{key, ...}]).
+	Typed bool
+	// ReconfirmAfter, when positive, makes an answer this service collected
+	// pending again once it is older ("Is this still right?").
+	ReconfirmAfter time.Duration
+	// Consent, on a BOOLEAN field, is the text the user agrees to and its
+	// version; an answer records the version, and a new version asks again.
+	Consent *Consent
+}
+
+// Consent is the text a BOOLEAN field's answer agrees to, and its version.
+type Consent struct {
+	Version string
+	Text    string
 }
 
 // DefaultMaxLength bounds a TEXT answer when the rules file sets no maxLength,
@@ -124,13 +140,20 @@ type Stage struct {
 // Policy holds the knobs that apply across stages.
 type Policy struct {
 	MaxFieldsPerPrompt int           // most fields pending at once
-	SkipCooldown       time.Duration // how long a skipped field stays hidden
+	SkipCooldown       time.Duration // how long a field's first "not now" hides it
+	SkipBackoff        float64       // each further "not now" of the field multiplies the cool-down by this
+	SkipCooldownMax    time.Duration // the longest a cool-down grows to
+	PromptsPerDay      int           // most prompts per UTC day across contexts; 0: no cap
+	PromptsPerWeek     int           // most prompts per ISO week (UTC); 0: no cap
+	ReconfirmReason    string        // the reason of a field asked again for re-confirmation
+	ConsentReason      string        // the reason of a consent asked again for a new version
 }
 
 // Rules is a loaded, validated rules file. It is immutable and safe for
 // concurrent use.
 type Rules struct {
 	file    string
+	version string
 	policy  Policy
 	fields  []*Field
 	byKey   map[string]*Field
@@ -173,6 +196,9 @@ func (r *Rules) Stages() []*Stage { return r.stages }
 
 // Policy returns the cross-stage knobs.
 func (r *Rules) Policy() Policy { return r.policy }
+
+// Version returns the rules file's version ("" when it declares none).
+func (r *Rules) Version() string { return r.version }
 
 // File returns the name the rules were loaded under.
 func (r *Rules) File() string { return r.file }

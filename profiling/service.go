@@ -14,6 +14,9 @@ type Service struct {
 	users UserStore
 	locks Locker
 	now   func() time.Time
+
+	prompts PromptCounter // nil: no question budget (budget.go)
+	funnel  Funnel        // funnel.go
 }
 
 // NewService returns a Service. locks serialises the writers of one user
@@ -26,7 +29,7 @@ func NewService(rules *Rules, users UserStore, locks Locker, now func() time.Tim
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{rules: rules, users: users, locks: locks, now: now}
+	return &Service{rules: rules, users: users, locks: locks, now: now, funnel: NoFunnel{}}
 }
 
 // Outcome is the result of an answer or a skip.
@@ -49,7 +52,8 @@ func (s *Service) Profile(ctx context.Context, userID string, r Read) (*Profile,
 	if err != nil {
 		return nil, info, err
 	}
-	return s.rules.Profile(u, s.now()), info, nil
+	now := s.now()
+	return s.withPrompts(ctx, s.rules.Profile(u, now), now), info, nil
 }
 
 // Answer validates and saves answers (see Rules.Answer) for a request that
@@ -88,7 +92,9 @@ func (s *Service) change(ctx context.Context, userID string, r Read, interaction
 	}
 	now := s.now()
 	patch, problems := decide(u, now)
+	var before *Profile
 	if len(problems) == 0 && patch.Changes(u) {
+		before = s.rules.Profile(u, now)
 		if u, err = s.users.UpdateUser(ctx, userID, patch); err != nil {
 			return nil, fmt.Errorf("update user: %w", err)
 		}
@@ -97,6 +103,10 @@ func (s *Service) change(ctx context.Context, userID string, r Read, interaction
 		}
 	}
 	profile := s.rules.Profile(u, now)
+	if before != nil {
+		s.reportWrite(before, profile)
+	}
+	profile = s.withPrompts(ctx, profile, now)
 	pending, err := profile.Pending(nextContext(interaction, problems), nil)
 	if err != nil {
 		return nil, err

@@ -146,8 +146,8 @@ func TestServiceWritesNothingWhenThereAreProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []FieldError{
-		{"phone", CodeInvalidPhone, "Phone must be a valid phone number with its country code, e.g. +44 20 7946 0958"},
-		{"email", CodeUnknownField, `"email" is not a profile field`},
+		{"phone", CodeInvalidPhone, "Phone must be a valid phone number with its country code, e.g. +44 20 7946 0958", 0},
+		{"email", CodeUnknownField, `"email" is not a profile field`, 0},
 	}
 	if !slices.Equal(out.Problems, want) {
 		t.Errorf("problems = %+v, want %+v", out.Problems, want)

@@ -1,33 +1,54 @@
 package resolvers
 
 import (
+	"strconv"
 	"time"
 
+	"github.com/progressive-profiling/bff/graph/model"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
 // Conversions from the domain's types to the API's. Each is mechanical: no
 // decision about the profile is made here.
 
-// ContextInputField is UpdateProfileInput's one field that is not an
-// answer: the interaction context.
+// ContextInputField is UpdateProfileInput's field that carries the
+// interaction context rather than an answer.
 const ContextInputField = "context"
 
-// splitContext separates UpdateProfileInput's interaction context from the
-// answers. gqlgen hands over each present field as a pointer (nil for an
-// explicit null); absent fields are simply not in the map, and stay absent.
-func splitContext(input map[string]any) (string, map[string]any) {
-	answers := make(map[string]any, len(input))
+// splitContext separates UpdateProfileInput's interaction context and its
+// answers by key from the typed answers. gqlgen hands over each present
+// field as a pointer (nil for an explicit null); absent fields are simply
+// not in the map, and stay absent.
+func splitContext(input map[string]any) (string, profiling.Answers) {
+	typed := make(map[string]any, len(input))
 	var interaction string
+	var byKey []profiling.KeyedAnswer
 	for k, v := range input {
-		v = derefAny(v)
-		if k == ContextInputField {
-			interaction, _ = v.(string)
-			continue
+		switch k {
+		case ContextInputField:
+			interaction, _ = derefAny(v).(string)
+		case answersInputField:
+			list, _ := v.([]model.AnswerInput)
+			for _, a := range list {
+				byKey = append(byKey, profiling.KeyedAnswer{Key: a.Key, Text: a.Text, Bool: a.Bool})
+			}
+		default:
+			typed[k] = derefAny(v)
 		}
-		answers[k] = v
 	}
-	return interaction, answers
+	return interaction, profiling.Answers{Typed: typed, ByKey: byKey}
+}
+
+// answersInputField is UpdateProfileInput's list of answers by key.
+const answersInputField = "answers"
+
+// errorPath is a UserError's path: the typed input field, or the answer's
+// place in input.answers.
+func errorPath(e *profiling.FieldError) []string {
+	if e.Answer > 0 {
+		return []string{"input", answersInputField, strconv.Itoa(e.Answer - 1)}
+	}
+	return []string{"input", e.Key}
 }
 
 func derefAny(v any) any {
@@ -77,4 +98,11 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -14,13 +14,25 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
+func (r *fieldExplanationResolver) CollectedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
+	return optionalTime(obj.Value.CollectedAt), nil
+}
+
+func (r *fieldExplanationResolver) SkippedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
+	return optionalTime(obj.Value.SkippedAt), nil
+}
+
+func (r *fieldExplanationResolver) SkippedUntil(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
+	return optionalTime(obj.Value.SkippedUntil), nil
+}
+
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error) {
 	userID, read, err := viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
 	interaction, answers := splitContext(input)
-	out, err := r.service.Answer(ctx, userID, read, answers, interaction)
+	out, err := r.service.AnswerAll(ctx, userID, read, answers, interaction)
 	if err != nil {
 		return nil, err
 	}
@@ -32,15 +44,55 @@ func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipField
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.service.Skip(ctx, userID, read, input.Keys, deref(input.Context))
+	skip := r.service.Skip
+	if input.Never != nil && *input.Never {
+		skip = r.service.Dismiss
+	}
+	out, err := skip(ctx, userID, read, input.Keys, deref(input.Context))
 	if err != nil {
 		return nil, err
 	}
 	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
+func (r *mutationResolver) RestoreFields(ctx context.Context, input model.RestoreFieldsInput) (*model.SkipFieldsPayload, error) {
+	userID, read, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.service.Restore(ctx, userID, read, input.Keys, deref(input.Context))
+	if err != nil {
+		return nil, err
+	}
+	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
+}
+
+func (r *mutationResolver) PromptShown(ctx context.Context, input model.PromptShownInput) (*model.PromptShownPayload, error) {
+	userID, read, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.service.PromptShown(ctx, userID, read, input.Keys, deref(input.Context))
+	if err != nil {
+		return nil, err
+	}
+	return &model.PromptShownPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
+}
+
 func (r *profileValueResolver) CollectedAt(ctx context.Context, obj *profiling.Value) (*time.Time, error) {
 	return optionalTime(obj.CollectedAt), nil
+}
+
+func (r *profileValueResolver) RulesVersion(ctx context.Context, obj *profiling.Value) (*string, error) {
+	return nonEmpty(obj.RulesVersion), nil
+}
+
+func (r *profileValueResolver) ConsentVersion(ctx context.Context, obj *profiling.Value) (*string, error) {
+	return nonEmpty(obj.ConsentVersion), nil
+}
+
+func (r *profileValueResolver) SkippedUntil(ctx context.Context, obj *profiling.Value) (*time.Time, error) {
+	return optionalTime(obj.SkippedUntil), nil
 }
 
 func (r *queryResolver) Viewer(ctx context.Context) (*profiling.Profile, error) {
@@ -56,7 +108,7 @@ func (r *queryResolver) PendingFields(ctx context.Context, context *string, limi
 }
 
 func (r *userErrorResolver) Field(ctx context.Context, obj *profiling.FieldError) ([]string, error) {
-	return []string{"input", obj.Key}, nil
+	return errorPath(obj), nil
 }
 
 func (r *viewerResolver) CreatedAt(ctx context.Context, obj *profiling.Profile) (*time.Time, error) {
@@ -91,8 +143,20 @@ func (r *viewerResolver) Subscribed(ctx context.Context, obj *profiling.Profile)
 	return boolValue(obj, "subscribed"), nil
 }
 
+func (r *viewerResolver) Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error) {
+	return obj.ValueOf(key)
+}
+
 func (r *viewerResolver) PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error) {
 	return obj.Pending(deref(context), limit)
+}
+
+func (r *viewerResolver) Explain(ctx context.Context, obj *profiling.Profile, context *string) ([]profiling.Explanation, error) {
+	return obj.Explain(deref(context))
+}
+
+func (r *Resolver) FieldExplanation() graph.FieldExplanationResolver {
+	return &fieldExplanationResolver{r}
 }
 
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
@@ -106,9 +170,10 @@ func (r *Resolver) UserError() graph.UserErrorResolver { return &userErrorResolv
 func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
 
 type (
-	mutationResolver     struct{ *Resolver }
-	profileValueResolver struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
-	userErrorResolver    struct{ *Resolver }
-	viewerResolver       struct{ *Resolver }
+	fieldExplanationResolver struct{ *Resolver }
+	mutationResolver         struct{ *Resolver }
+	profileValueResolver     struct{ *Resolver }
+	queryResolver            struct{ *Resolver }
+	userErrorResolver        struct{ *Resolver }
+	viewerResolver           struct{ *Resolver }
 )

@@ -6,12 +6,50 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
+// One answer by field key. Send text for TEXT, PHONE and SELECT fields, bool
+// for BOOLEAN fields (the other is WRONG_TYPE); send neither to clear the
+// answer, as null does for a typed field.
+type AnswerInput struct {
+	// The field's key, as in ProfileField.key.
+	Key string `json:"key"`
+	// The answer to a TEXT, PHONE or SELECT field.
+	Text *string `json:"text,omitempty"`
+	// The answer to a BOOLEAN field.
+	Bool *bool `json:"bool,omitempty"`
+}
+
 // What a signed-in user's client can change.
 type Mutation struct {
 }
 
+// A prompt the client showed.
+type PromptShownInput struct {
+	// Keys of the fields shown, as in ProfileField.key.
+	Keys []string `json:"keys"`
+	// Where the prompt was shown, e.g. "article".
+	Context *string `json:"context,omitempty"`
+}
+
+// The result of promptShown.
+type PromptShownPayload struct {
+	// The viewer.
+	Viewer *profiling.Profile `json:"viewer,omitempty"`
+	// What to ask next in the input's context, with this prompt counted.
+	PendingFields []profiling.PendingField `json:"pendingFields"`
+	// Every problem with the input; empty when the prompt was counted.
+	UserErrors []profiling.FieldError `json:"userErrors"`
+}
+
 // What a signed-in user's client can read.
 type Query struct {
+}
+
+// Fields to ask again.
+type RestoreFieldsInput struct {
+	// Keys of the fields, as in ProfileField.key.
+	Keys []string `json:"keys"`
+	// Where the user asked for it, e.g. "settings".
+	Context *string `json:"context,omitempty"`
 }
 
 // Fields the user chose not to answer now.
@@ -20,6 +58,8 @@ type SkipFieldsInput struct {
 	Keys []string `json:"keys"`
 	// Where the user skipped them, e.g. "article".
 	Context *string `json:"context,omitempty"`
+	// True: "never ask" rather than "not now".
+	Never *bool `json:"never,omitempty"`
 }
 
 // The result of skipFields.
