@@ -504,3 +504,24 @@ func TestOneTraceFromClientToRedisAndAuth0(t *testing.T) {
 		}
 	}
 }
+
+// With tracing off the service records no span, but a client's trace
+// context still reaches Auth0, so a trace the client or an ingress started
+// is not cut at this service.
+func TestTraceContextReachesAuth0WithTracingOff(t *testing.T) {
+	e := startService(t)
+	token := e.login("enriched@example.com") // not cached yet: the read goes to Auth0
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	body, _ := json.Marshal(map[string]any{"query": "{ viewer { id } }"})
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	e.do(req).mustData(t)
+	for _, tp := range e.emu.Traceparents(auth0emu.RouteGetUser) {
+		if strings.Contains(tp, traceID) {
+			return
+		}
+	}
+	t.Fatalf("the emulator's GET received no traceparent of the client's trace: %v", e.emu.Traceparents(auth0emu.RouteGetUser))
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -100,8 +101,16 @@ func Middleware(next http.Handler, o HTTPOptions) http.Handler {
 	if o.Metrics != nil {
 		o.Metrics.MustRegister(m.duration)
 	}
-	access := accessLog(next, o, m)
-	return otelhttp.NewHandler(requestID(access), "http.server",
+	access := requestID(accessLog(next, o, m))
+	if !o.Tracing.Enabled {
+		// No span to record: only carry the caller's trace context on, so
+		// it still reaches Auth0, without otelhttp's per-request work.
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := o.Tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			access.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+	return otelhttp.NewHandler(access, "http.server",
 		otelhttp.WithTracerProvider(o.Tracing.Provider),
 		otelhttp.WithPropagators(o.Tracing.Propagator),
 		otelhttp.WithMeterProvider(o.Tracing.meters),
