@@ -4,6 +4,20 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/**
+ * One answer by field key. Send text for TEXT, PHONE and SELECT fields, bool
+ * for BOOLEAN fields (the other is WRONG_TYPE); send neither to clear the
+ * answer, as null does for a typed field.
+ */
+export type AnswerInput = {
+  /** The answer to a BOOLEAN field. */
+  bool?: boolean | null | undefined;
+  /** The field's key, as in ProfileField.key. */
+  key: string;
+  /** The answer to a TEXT, PHONE or SELECT field. */
+  text?: string | null | undefined;
+};
+
 /** The kind of input a field takes; clients pick a widget from it. */
 export type FieldType =
   /** A yes/no choice; answer with a Boolean. */
@@ -17,9 +31,18 @@ export type FieldType =
 
 /**
  * Answers to save. Each field is one profile answer: leave it out to keep the
- * current answer, send null to clear it.
+ * current answer, send null to clear it. Any catalogue field, typed here or
+ * not, can also be answered by key in answers.
  */
 export type UpdateProfileInput = {
+  /**
+   * Answers by field key, for any catalogue field (a field the rules file adds
+   * needs no schema change): [{key: "industry", text: "retail"},
+   * {key: "subscribed", bool: true}]. Validated exactly as the typed fields are.
+   * A field answered here and as a typed field, or twice here, is refused
+   * (DUPLICATE_ANSWER).
+   */
+  answers?: Array<AnswerInput> | null | undefined;
   /** Company. */
   company?: string | null | undefined;
   /**
@@ -41,6 +64,8 @@ export type UpdateProfileInput = {
 
 /** Why an input field was refused. */
 export type UserErrorCode =
+  /** The same field is answered twice in one input (typed and in answers, or twice in answers). */
+  | 'DUPLICATE_ANSWER'
   /** The answer contains control or invisible formatting characters. */
   | 'INVALID_CHARACTERS'
   /** The answer is not a valid phone number. */
