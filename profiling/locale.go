@@ -285,13 +285,22 @@ func (r *Rules) MatchLocale(acceptLanguage string) Locale {
 // In returns the service speaking locale loc (see Rules.In): profiles,
 // pending fields and user errors of the returned service are in loc.
 func (s *Service) In(loc Locale) *Service {
+	if s == nil {
+		return nil
+	}
 	c := *s
 	c.rules = s.rules.In(loc)
 	return &c
 }
 
 // MatchLocale is the rules' MatchLocale.
+//
+// A nil service (an endpoint built without one, as some tests do) answers
+// DefaultLocale.
 func (s *Service) MatchLocale(acceptLanguage string) Locale {
+	if s == nil || s.rules == nil {
+		return DefaultLocale
+	}
 	return s.rules.MatchLocale(acceptLanguage)
 }
 
