@@ -1042,7 +1042,7 @@ enum FieldStatus {
 type FieldExplanation {
   "The field's key."
   key: String!
-  "The field's label."
+  "The field's label. In the request's language (Accept-Language; the response's Content-Language says which)."
   label: String!
   "Whether the field is in pendingFields now."
   pending: Boolean!
@@ -1086,7 +1086,7 @@ enum ValueSource {
 type ProfileValue {
   "The field's key, equal to its UpdateProfileInput field name."
   key: String!
-  "The field's label."
+  "The field's label. In the request's language (Accept-Language; the response's Content-Language says which)."
   label: String!
   "The kind of input the field takes."
   type: FieldType!
@@ -1130,7 +1130,7 @@ enum FieldType {
 type FieldOption {
   "What to send in UpdateProfileInput."
   value: String!
-  "What to show the user."
+  "What to show the user. In the request's language (Accept-Language; the response's Content-Language says which)."
   label: String!
 }
 
@@ -1141,7 +1141,7 @@ hard-coding it.
 type ProfileField {
   "The UpdateProfileInput field name to send the answer in."
   key: String!
-  "A label for the input."
+  "A label for the input. In the request's language (Accept-Language; the response's Content-Language says which)."
   label: String!
   "The kind of input."
   type: FieldType!
@@ -1149,7 +1149,7 @@ type ProfileField {
   required: Boolean!
   "The choices of a SELECT field; empty for other types."
   options: [FieldOption!]!
-  "Example text to show in an empty input."
+  "Example text to show in an empty input. In the request's language (Accept-Language; the response's Content-Language says which)."
   placeholder: String
   "Shortest accepted answer in characters, for TEXT fields."
   minLength: Int
@@ -1157,13 +1157,13 @@ type ProfileField {
   maxLength: Int
   "The stage that asks for this field now."
   stage: String!
-  "Why it is asked now, for the user, e.g. \"Asked on your second visit\"."
+  "Why it is asked now, for the user, e.g. \"Asked on your second visit\". In the request's language (Accept-Language; the response's Content-Language says which)."
   reason: String!
   "Why the field is asked: for the first time, to re-confirm a value, or for a new consent version."
   kind: PromptKind!
   "The value known now, to prefill, when kind is RECONFIRM or CONSENT; null otherwise."
   currentValue: FieldValue
-  "For a consent field: the text the answer agrees to. Show it next to the input."
+  "For a consent field: the text the answer agrees to. Show it next to the input. In the request's language (Accept-Language; the response's Content-Language says which)."
   consentText: String
   "For a consent field: the version of consentText, recorded with the answer."
   consentVersion: String
@@ -1289,7 +1289,7 @@ type UserError {
   "2"] for the third answer by key.
   """
   field: [String!]!
-  "A message for the user."
+  "A message for the user. In the request's language (Accept-Language; the response's Content-Language says which)."
   message: String!
   "A stable code for the client to branch on."
   code: UserErrorCode!

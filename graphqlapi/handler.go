@@ -118,7 +118,13 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 	srv.SetRecoverFunc(recoverPanic(o.Logger))
 
 	var endpoint http.Handler = transportGuard(metrics, o.ParserTokenLimit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.ServeHTTP(w, r.WithContext(resolvers.WithRequestMemo(r.Context())))
+		// The response's language: the rules' locale that best matches
+		// Accept-Language, read once here and handed to the resolvers,
+		// which pass it to the domain (see resolvers.WithLocale).
+		loc := svc.MatchLocale(r.Header.Get("Accept-Language"))
+		w.Header().Set("Content-Language", string(loc))
+		w.Header().Add("Vary", "Accept-Language")
+		srv.ServeHTTP(w, r.WithContext(resolvers.WithLocale(resolvers.WithRequestMemo(r.Context()), loc)))
 	}))
 	if o.TrustedDocuments != nil {
 		endpoint = o.TrustedDocuments.http(metrics, endpoint)

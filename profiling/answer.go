@@ -74,7 +74,7 @@ func (r *Rules) Answer(u *User, answers map[string]any, interaction string, now 
 		value any // nil: clear
 	}
 	var errs []FieldError
-	if e, ok := contextError(interaction); ok {
+	if e, ok := r.contextError(interaction); ok {
 		errs = append(errs, e)
 	}
 	var ok []accepted
@@ -145,7 +145,7 @@ func (r *Rules) Skip(u *User, keys []string, interaction string, now time.Time) 
 		u = &User{}
 	}
 	var errs []FieldError
-	if e, ok := contextError(interaction); ok {
+	if e, ok := r.contextError(interaction); ok {
 		errs = append(errs, e)
 	}
 	errs = append(errs, r.unknownKeys(keys)...)
@@ -169,29 +169,30 @@ func (r *Rules) unknownKeys(keys []string) []FieldError {
 	slices.Sort(unknown)
 	var errs []FieldError
 	for _, k := range unknown {
-		errs = append(errs, FieldError{Key: k, Code: CodeUnknownField, Message: fmt.Sprintf("%q is not a profile field", truncate(k, 40))})
+		errs = append(errs, FieldError{Key: k, Code: CodeUnknownField, Message: r.msgs.message("unknownField", "key", fmt.Sprintf("%q", truncate(k, 40)))})
 	}
 	return errs
 }
 
-func contextError(interaction string) (FieldError, bool) {
+func (r *Rules) contextError(interaction string) (FieldError, bool) {
 	if n := utf8.RuneCountInString(interaction); n > maxContextLength {
-		return FieldError{Key: contextKey, Code: CodeTooLong, Message: fmt.Sprintf("Context must be at most %d characters", maxContextLength)}, true
+		return FieldError{Key: contextKey, Code: CodeTooLong, Message: r.msgs.message("contextTooLong", "n", fmt.Sprint(maxContextLength))}, true
 	}
 	if !cleanText(interaction) {
-		return FieldError{Key: contextKey, Code: CodeInvalidCharacters, Message: "Context must not contain control or invisible formatting characters"}, true
+		return FieldError{Key: contextKey, Code: CodeInvalidCharacters, Message: r.msgs.message("contextInvalidCharacters")}, true
 	}
 	return FieldError{}, false
 }
 
 // validate checks one answer and returns the value to store (nil: clear).
 func (f *Field) validate(raw any) (any, *FieldError) {
-	fail := func(code ErrorCode, format string, args ...any) (any, *FieldError) {
-		return nil, &FieldError{Key: f.Key, Code: code, Message: f.Label + " " + fmt.Sprintf(format, args...)}
+	// fail names a message (locale.go) and its placeholders beyond {label}.
+	fail := func(code ErrorCode, name string, vars ...string) (any, *FieldError) {
+		return nil, &FieldError{Key: f.Key, Code: code, Message: f.messages.message(name, append([]string{"label", f.Label}, vars...)...)}
 	}
 	cleared := func() (any, *FieldError) {
 		if f.Required {
-			return fail(CodeRequired, "is required")
+			return fail(CodeRequired, "required")
 		}
 		return nil, nil
 	}
@@ -201,28 +202,28 @@ func (f *Field) validate(raw any) (any, *FieldError) {
 	if f.Type == FieldBoolean {
 		b, ok := raw.(bool)
 		if !ok {
-			return fail(CodeWrongType, "must be true or false")
+			return fail(CodeWrongType, "notBoolean")
 		}
 		return b, nil
 	}
 	s, ok := raw.(string)
 	if !ok {
-		return fail(CodeWrongType, "must be text")
+		return fail(CodeWrongType, "notText")
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return cleared()
 	}
 	if !cleanText(s) {
-		return fail(CodeInvalidCharacters, "must not contain control or invisible formatting characters")
+		return fail(CodeInvalidCharacters, "invalidCharacters")
 	}
 	switch f.Type {
 	case FieldText:
 		switch n := utf8.RuneCountInString(s); {
 		case n < f.MinLength:
-			return fail(CodeTooShort, "must be at least %s", characters(f.MinLength))
+			return fail(CodeTooShort, "tooShort", "characters", f.messages.characters(f.MinLength))
 		case n > f.MaxLength:
-			return fail(CodeTooLong, "must be at most %s", characters(f.MaxLength))
+			return fail(CodeTooLong, "tooLong", "characters", f.messages.characters(f.MaxLength))
 		}
 		return s, nil
 	case FieldPhone:
@@ -237,30 +238,23 @@ func (f *Field) validate(raw any) (any, *FieldError) {
 		for i, o := range f.Options {
 			labels[i] = o.Label
 		}
-		return fail(CodeNotAnOption, "must be one of: %s", strings.Join(labels, ", "))
+		return fail(CodeNotAnOption, "notAnOption", "options", strings.Join(labels, ", "))
 	}
-	return fail(CodeWrongType, "has a type this service cannot validate")
+	return nil, &FieldError{Key: f.Key, Code: CodeWrongType, Message: f.Label + " has a type this service cannot validate"}
 }
 
-func (f *Field) validatePhone(s string, fail func(ErrorCode, string, ...any) (any, *FieldError)) (any, *FieldError) {
+func (f *Field) validatePhone(s string, fail func(ErrorCode, string, ...string) (any, *FieldError)) (any, *FieldError) {
 	num, err := phonenumbers.Parse(s, f.DefaultRegion)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		if f.DefaultRegion == "" {
-			return fail(CodeInvalidPhone, "must be a valid phone number with its country code, e.g. +44 20 7946 0958")
+			return fail(CodeInvalidPhone, "invalidPhoneInternational")
 		}
-		return fail(CodeInvalidPhone, "must be a valid phone number")
+		return fail(CodeInvalidPhone, "invalidPhone")
 	}
 	if num.GetExtension() != "" {
-		return fail(CodeInvalidPhone, "must not include an extension")
+		return fail(CodeInvalidPhone, "phoneExtension")
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
-}
-
-func characters(n int) string {
-	if n == 1 {
-		return "1 character"
-	}
-	return fmt.Sprintf("%d characters", n)
 }
 
 // sameValue compares a stored metadata value with a validated answer

@@ -52,13 +52,13 @@ func (a Answers) merge(r *Rules) (map[string]any, []FieldError) {
 	}
 	for j, ka := range a.ByKey {
 		if seen[ka.Key] {
-			errs = append(errs, FieldError{Key: ka.Key, Code: CodeDuplicateAnswer, Message: label(ka.Key) + " is answered twice", Answer: j + 1})
+			errs = append(errs, FieldError{Key: ka.Key, Code: CodeDuplicateAnswer, Message: r.msgs.message("answeredTwice", "label", label(ka.Key)), Answer: j + 1})
 			continue
 		}
 		seen[ka.Key] = true
 		switch {
 		case ka.Text != nil && ka.Bool != nil:
-			errs = append(errs, FieldError{Key: ka.Key, Code: CodeWrongType, Message: label(ka.Key) + " takes either text or bool, not both", Answer: j + 1})
+			errs = append(errs, FieldError{Key: ka.Key, Code: CodeWrongType, Message: r.msgs.message("textAndBool", "label", label(ka.Key)), Answer: j + 1})
 		case ka.Text != nil:
 			out[ka.Key] = *ka.Text
 		case ka.Bool != nil:

@@ -80,10 +80,12 @@ var graphQLName = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
 
 // The rules file as written; pointers tell "left out" from "zero".
 type rawRules struct {
-	Version *string    `yaml:"version"`
-	Policy  *rawPolicy `yaml:"policy"`
-	Fields  []rawField `yaml:"fields"`
-	Stages  []rawStage `yaml:"stages"`
+	Version  *string            `yaml:"version"`
+	Locales  []string           `yaml:"locales"`
+	Messages map[string]rawText `yaml:"messages"`
+	Policy   *rawPolicy         `yaml:"policy"`
+	Fields   []rawField         `yaml:"fields"`
+	Stages   []rawStage         `yaml:"stages"`
 }
 
 type rawPolicy struct {
@@ -94,16 +96,16 @@ type rawPolicy struct {
 	SkipCooldownMax *string  `yaml:"skipCooldownMax"`
 	PromptsPerDay   *int     `yaml:"promptsPerDay"`
 	PromptsPerWeek  *int     `yaml:"promptsPerWeek"`
-	ReconfirmReason *string  `yaml:"reconfirmReason"`
-	ConsentReason   *string  `yaml:"consentReason"`
+	ReconfirmReason *rawText `yaml:"reconfirmReason"`
+	ConsentReason   *rawText `yaml:"consentReason"`
 }
 
 type rawField struct {
 	Key           string      `yaml:"key"`
-	Label         string      `yaml:"label"`
+	Label         rawText     `yaml:"label"`
 	Type          string      `yaml:"type"`
 	Required      bool        `yaml:"required"`
-	Placeholder   string      `yaml:"placeholder"`
+	Placeholder   rawText     `yaml:"placeholder"`
 	Store         string      `yaml:"store"`
 	Sources       []string    `yaml:"sources"`
 	MinLength     *int        `yaml:"minLength"`
@@ -116,14 +118,14 @@ type rawField struct {
 }
 
 type rawOption struct {
-	Value string `yaml:"value"`
-	Label string `yaml:"label"`
+	Value string  `yaml:"value"`
+	Label rawText `yaml:"label"`
 }
 
 type rawStage struct {
 	Name   string   `yaml:"name"`
 	When   *string  `yaml:"when"`
-	Reason string   `yaml:"reason"`
+	Reason rawText  `yaml:"reason"`
 	Fields []string `yaml:"fields"`
 }
 
@@ -147,7 +149,11 @@ func ParseRules(name string, data []byte, schema InputSchema) (*Rules, error) {
 
 type loader struct {
 	file string
-	body ast.Node // the document, for finding the line of a problem
+	loc  localeSet // the file's locales, read before any text
+	// fieldIndex is the catalogue entry being checked, for the paths of
+	// its texts.
+	fieldIndex int
+	body       ast.Node // the document, for finding the line of a problem
 }
 
 func (l *loader) fail(path string, stage, field, format string, args ...any) *RulesError {
@@ -206,10 +212,15 @@ func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
 
 	r := &Rules{file: l.file, byKey: map[string]*Field{}}
 	var problems []error
-	r.policy, problems = l.policy(raw.Policy)
+	l.loc, problems = l.locales(raw.Locales)
+	msgs, msgProblems := l.messages(raw.Messages)
+	policy, policyProblems := l.policy(raw.Policy)
+	r.policy = policy
+	problems = append(problems, policyProblems...)
 	if raw.Policy != nil {
-		problems = append(problems, l.policyExtra(&r.policy, raw.Policy)...)
+		problems = append(problems, l.policyExtra(r, raw.Policy)...)
 	}
+	problems = append(problems, msgProblems...)
 	problems = append(problems, l.version(r, raw.Version)...)
 	declared, fieldProblems := l.fields(r, raw.Fields, schema)
 	problems = append(problems, fieldProblems...)
@@ -217,6 +228,7 @@ func (l *loader) load(data []byte, schema InputSchema) (*Rules, error) {
 	switch len(problems) {
 	case 0:
 		r.precompute()
+		r.localize(l.loc, msgs)
 		return r, nil
 	case 1:
 		return nil, problems[0]
@@ -395,6 +407,7 @@ func (l *loader) fields(r *Rules, raw []rawField, schema InputSchema) (declared 
 // first problem.
 func (l *loader) field(r *Rules, i int, rf rawField, schema InputSchema, keyAt map[string]int, storeOf map[string]string) error {
 	at := fmt.Sprintf("$.fields[%d]", i)
+	l.fieldIndex = i
 	key := rf.Key
 	fail := func(sub, format string, args ...any) error {
 		return l.fail(at+sub, "", key, format, args...)
@@ -412,8 +425,17 @@ func (l *loader) field(r *Rules, i int, rf rawField, schema InputSchema, keyAt m
 		return fail(".key", "duplicate key; first declared as fields[%d] on line %d", first, l.line(fmt.Sprintf("$.fields[%d]", first)))
 	}
 	keyAt[key] = i
-	if strings.TrimSpace(rf.Label) == "" {
+	tfail := l.textFail("", key)
+	label, labels, ps := l.text(at+".label", "label", rf.Label, tfail)
+	if err := firstError(ps); err != nil {
+		return err
+	}
+	if label == "" {
 		return fail("", "label is required: prompts and error messages use it")
+	}
+	placeholder, placeholders, ps := l.text(at+".placeholder", "placeholder", rf.Placeholder, tfail)
+	if err := firstError(ps); err != nil {
+		return err
 	}
 	typ := FieldType(rf.Type)
 	switch {
@@ -443,11 +465,12 @@ func (l *loader) field(r *Rules, i int, rf rawField, schema InputSchema, keyAt m
 
 	f := &Field{
 		Key:         key,
-		Label:       strings.TrimSpace(rf.Label),
+		Label:       label,
 		Type:        typ,
 		Required:    rf.Required,
-		Placeholder: rf.Placeholder,
+		Placeholder: placeholder,
 		Store:       rf.Store,
+		texts:       &fieldTexts{label: labels, placeholder: placeholders},
 	}
 	for j, src := range rf.Sources {
 		s, err := parseSource(src, f.Store)
@@ -495,11 +518,17 @@ func (l *loader) typeKnobs(f *Field, rf rawField, fail func(sub, format string, 
 				return fail(at, "option %q: value must not start or end with spaces (answers are trimmed)", o.Value)
 			case seen[o.Value]:
 				return fail(at, "option %q: listed twice", o.Value)
-			case strings.TrimSpace(o.Label) == "":
+			}
+			label, labels, ps := l.text(fmt.Sprintf("$.fields[%d].options[%d].label", l.fieldIndex, i), fmt.Sprintf("option %q: label", o.Value), o.Label, l.textFail("", f.Key))
+			if err := firstError(ps); err != nil {
+				return err
+			}
+			if label == "" {
 				return fail(at, "option %q: label is required", o.Value)
 			}
 			seen[o.Value] = true
-			f.Options = append(f.Options, Option{Value: o.Value, Label: strings.TrimSpace(o.Label)})
+			f.Options = append(f.Options, Option{Value: o.Value, Label: label})
+			f.texts.options = append(f.texts.options, labels)
 		}
 	case FieldText:
 		f.MaxLength = DefaultMaxLength
@@ -603,13 +632,15 @@ func (l *loader) stages(r *Rules, raw []rawStage, declared map[string]bool) []er
 		} else {
 			cond = c
 		}
-		if strings.TrimSpace(rs.Reason) == "" {
+		reason, reasons, ps := l.text(at+".reason", "reason", rs.Reason, l.textFail(name, ""))
+		stageProblems = append(stageProblems, ps...)
+		if len(ps) == 0 && reason == "" {
 			fail("", "", "reason is required: it tells the user why we ask")
 		}
 		if len(rs.Fields) == 0 {
 			fail("", "", "fields: list at least one field key")
 		}
-		s := &Stage{Name: name, Reason: strings.TrimSpace(rs.Reason), cond: cond}
+		s := &Stage{Name: name, Reason: reason, cond: cond, reasons: reasons}
 		if rs.When != nil {
 			s.When = *rs.When
 		}

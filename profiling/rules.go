@@ -3,6 +3,8 @@ package profiling
 import (
 	_ "embed"
 	"time"
+
+	"golang.org/x/text/language"
 )
 
 // DefaultRules is the built-in rules file, used when no override is
@@ -111,6 +113,9 @@ type Field struct {
 	// Consent, on a BOOLEAN field, is the text the user agrees to and its
 	// version; an answer records the version, and a new version asks again.
 	Consent *Consent
+
+	texts    *fieldTexts // the texts in every locale (locale.go)
+	messages *messages   // the user-error messages of this field's locale
 }
 
 // Consent is the text a BOOLEAN field's answer agrees to, and its version.
@@ -130,7 +135,8 @@ type Stage struct {
 	When   string   // the CEL condition as written in the rules file
 	Fields []*Field // in the order the stage asks them
 
-	cond *condition
+	cond    *condition
+	reasons localized // Reason in every locale (locale.go)
 	// asks[i] is what Pending answers for Fields[i], and positions[i] that
 	// field's place in the catalogue; both fixed at load (see precompute).
 	asks      []PendingField
@@ -162,6 +168,16 @@ type Rules struct {
 	// index is each field's place in the catalogue, by key; fixed at load
 	// and shared, read-only, by every Profile.
 	index map[string]int
+
+	// The locales (locale.go): the one this value speaks, the file's list
+	// (the default first) and its matcher, each locale's variant, the
+	// policy's reasons in every locale, and this locale's messages.
+	locale      Locale
+	localeList  []Locale
+	matcher     language.Matcher
+	variants    map[Locale]*variant
+	policyTexts struct{ reconfirm, consent localized }
+	msgs        *messages
 }
 
 // precompute fixes, once per rules file, what every profile and prompt

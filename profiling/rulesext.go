@@ -1,6 +1,7 @@
 package profiling
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,8 +13,8 @@ import (
 // every problem reported with its line.
 
 type rawConsent struct {
-	Version string `yaml:"version"`
-	Text    string `yaml:"text"`
+	Version string  `yaml:"version"`
+	Text    rawText `yaml:"text"`
 }
 
 // Defaults of the optional policy knobs.
@@ -40,7 +41,8 @@ func (l *loader) version(r *Rules, v *string) []error {
 	return nil
 }
 
-func (l *loader) policyExtra(p *Policy, x *rawPolicy) []error {
+func (l *loader) policyExtra(r *Rules, x *rawPolicy) []error {
+	p := &r.policy
 	var problems []error
 	fail := func(path, format string, args ...any) {
 		problems = append(problems, l.fail("$.policy."+path, "", "", "policy."+path+": "+format, args...))
@@ -79,16 +81,25 @@ func (l *loader) policyExtra(p *Policy, x *rawPolicy) []error {
 	if p.PromptsPerDay > 0 && p.PromptsPerWeek > 0 && p.PromptsPerWeek < p.PromptsPerDay {
 		fail("promptsPerWeek", "%d is less than promptsPerDay %d", p.PromptsPerWeek, p.PromptsPerDay)
 	}
-	p.ReconfirmReason = textOr(x.ReconfirmReason, DefaultReconfirmReason)
-	p.ConsentReason = textOr(x.ConsentReason, DefaultConsentReason)
-	return problems
+	var ps []error
+	p.ReconfirmReason, r.policyTexts.reconfirm, ps = l.textOr("reconfirmReason", x.ReconfirmReason, DefaultReconfirmReason)
+	problems = append(problems, ps...)
+	p.ConsentReason, r.policyTexts.consent, ps = l.textOr("consentReason", x.ConsentReason, DefaultConsentReason)
+	return append(problems, ps...)
 }
 
-func textOr(s *string, def string) string {
-	if s == nil || strings.TrimSpace(*s) == "" {
-		return def
+// textOr checks an optional policy text; left out or blank, it is def in
+// every locale, and a locale the file does not translate gets the default
+// locale's text.
+func (l *loader) textOr(name string, t *rawText, def string) (string, localized, []error) {
+	if t == nil {
+		return def, nil, nil
 	}
-	return strings.TrimSpace(*s)
+	s, texts, problems := l.text("$.policy."+name, "policy."+name, *t, l.textFail("", ""))
+	if s == "" {
+		return def, nil, problems
+	}
+	return s, texts, problems
 }
 
 func (l *loader) fieldExtra(f *Field, x rawField, fail func(sub, format string, args ...any) error) error {
@@ -111,10 +122,16 @@ func (l *loader) fieldExtra(f *Field, x rawField, fail func(sub, format string, 
 			return fail(".consent", "consent.version is required: answers record it, and a new one asks again")
 		case utf8.RuneCountInString(c.Version) > maxVersionLength:
 			return fail(".consent.version", "consent.version must be at most %d characters", maxVersionLength)
-		case strings.TrimSpace(c.Text) == "":
+		}
+		text, texts, ps := l.text(fmt.Sprintf("$.fields[%d].consent.text", l.fieldIndex), "consent.text", c.Text, l.textFail("", f.Key))
+		if err := firstError(ps); err != nil {
+			return err
+		}
+		if text == "" {
 			return fail(".consent", "consent.text is required: what the user agrees to")
 		}
-		f.Consent = &Consent{Version: strings.TrimSpace(c.Version), Text: strings.TrimSpace(c.Text)}
+		f.Consent = &Consent{Version: strings.TrimSpace(c.Version), Text: text}
+		f.texts.consent = texts
 	}
 	return nil
 }

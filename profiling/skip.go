@@ -73,7 +73,7 @@ func (r *Rules) Restore(u *User, keys []string, interaction string, now time.Tim
 
 func (r *Rules) checkKeys(keys []string, interaction string) []FieldError {
 	var errs []FieldError
-	if e, ok := contextError(interaction); ok {
+	if e, ok := r.contextError(interaction); ok {
 		errs = append(errs, e)
 	}
 	return append(errs, r.unknownKeys(keys)...)

@@ -33,6 +33,28 @@ func WithRequestMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, memoKey{}, &requestMemo{})
 }
 
+// WithLocale returns a context whose request memo (installed if missing)
+// holds the locale the endpoint matched from the request's Accept-Language.
+// The resolvers pass it to the domain explicitly (Service.In); without it
+// they answer in the rules' default locale.
+func WithLocale(ctx context.Context, loc profiling.Locale) context.Context {
+	memo, ok := ctx.Value(memoKey{}).(*requestMemo)
+	if !ok {
+		memo = &requestMemo{}
+		ctx = context.WithValue(ctx, memoKey{}, memo)
+	}
+	memo.locale = loc
+	return ctx
+}
+
+// serviceFor is the domain service speaking the request's locale.
+func (r *Resolver) serviceFor(ctx context.Context) *profiling.Service {
+	if memo, ok := ctx.Value(memoKey{}).(*requestMemo); ok && memo.locale != "" {
+		return r.service.In(memo.locale)
+	}
+	return r.service
+}
+
 // StaleRead reports whether any answer of the request came from a stale
 // copy of the user, and the oldest such copy's age.
 func StaleRead(ctx context.Context) (age time.Duration, stale bool) {
@@ -57,7 +79,7 @@ func (r *Resolver) viewerProfile(ctx context.Context) (*profiling.Profile, error
 	}
 	memo.once.Do(func() {
 		var info profiling.ReadInfo
-		memo.profile, info, memo.err = r.service.Profile(ctx, userID, read)
+		memo.profile, info, memo.err = r.serviceFor(ctx).Profile(ctx, userID, read)
 		memo.noteRead(info)
 	})
 	return memo.profile, memo.err
@@ -79,6 +101,7 @@ func viewer(ctx context.Context) (string, profiling.Read, error) {
 // requestMemo holds the one profile read a request makes, and whether any
 // answer of the request came from a stale copy (see staleExtension).
 type requestMemo struct {
+	locale  profiling.Locale // set before the resolvers run; "" is the default
 	once    sync.Once
 	profile *profiling.Profile
 	err     error

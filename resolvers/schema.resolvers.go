@@ -32,7 +32,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]a
 		return nil, err
 	}
 	interaction, answers := splitContext(input)
-	out, err := r.service.AnswerAll(ctx, userID, read, answers, interaction)
+	out, err := r.serviceFor(ctx).AnswerAll(ctx, userID, read, answers, interaction)
 	if err != nil {
 		return nil, err
 	}
@@ -44,9 +44,10 @@ func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipField
 	if err != nil {
 		return nil, err
 	}
-	skip := r.service.Skip
+	svc := r.serviceFor(ctx)
+	skip := svc.Skip
 	if input.Never != nil && *input.Never {
-		skip = r.service.Dismiss
+		skip = svc.Dismiss
 	}
 	out, err := skip(ctx, userID, read, input.Keys, deref(input.Context))
 	if err != nil {
@@ -60,7 +61,7 @@ func (r *mutationResolver) RestoreFields(ctx context.Context, input model.Restor
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.service.Restore(ctx, userID, read, input.Keys, deref(input.Context))
+	out, err := r.serviceFor(ctx).Restore(ctx, userID, read, input.Keys, deref(input.Context))
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (r *mutationResolver) PromptShown(ctx context.Context, input model.PromptSh
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.service.PromptShown(ctx, userID, read, input.Keys, deref(input.Context))
+	out, err := r.serviceFor(ctx).PromptShown(ctx, userID, read, input.Keys, deref(input.Context))
 	if err != nil {
 		return nil, err
 	}
