@@ -12,6 +12,7 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/progressive-profiling/bff/auth"
+	"github.com/progressive-profiling/bff/dryrun"
 	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/playground"
 	"github.com/progressive-profiling/bff/profiling"
@@ -22,9 +23,11 @@ const maxBodyBytes = graphqlapi.DefaultMaxBodyBytes
 
 // serverDeps is everything the HTTP layer needs, built by run.
 type serverDeps struct {
-	cfg      config
-	log      *slog.Logger
-	service  *profiling.Service
+	cfg     config
+	log     *slog.Logger
+	service *profiling.Service
+	// rules are the service's rules, for the dry-run endpoint.
+	rules    *profiling.Rules
 	verifier *auth.Verifier
 	// ready is /readyz's answer: status code and body (see readiness).
 	ready func(context.Context) (int, map[string]string)
@@ -58,6 +61,12 @@ func newServer(d serverDeps) http.Handler {
 	// The contract in every mode, for client code generators (GraphQL Code
 	// Generator, Apollo iOS/Kotlin): introspection stays off in production.
 	mux.HandleFunc("GET /schema.graphql", serveSchema)
+
+	// The rules' dry-run for the product team's trusted tools
+	// (client-credentials tokens with the profiling:explain permission).
+	mux.Handle("POST /rules/explain", withDeadline(requestDeadline, dryrun.Handler(dryrun.Options{
+		Rules: d.rules, Schema: graphqlapi.ProfileInputSchema(), Verifier: d.verifier,
+	})))
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

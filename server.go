@@ -228,6 +228,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *teleme
 		service: profiling.NewService(a.rules, users, locks, time.Now).
 			WithPromptCounter(promptcount.New(rdb, guard, "", log)).
 			WithFunnel(funnel.New(registry)),
+		rules:    a.rules,
 		verifier: verifier,
 		ready:    a.ready.status,
 		metrics:  registry,

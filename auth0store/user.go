@@ -2,6 +2,8 @@ package auth0store
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 
 	"github.com/auth0/go-auth0/management"
 
@@ -106,4 +108,19 @@ func deref(m *map[string]any) map[string]any {
 		return nil
 	}
 	return *m
+}
+
+// DecodeUser reads a user as the Management API returns one (a GET
+// /api/v2/users/{id} body) into the domain's snapshot, exactly as the
+// Store does: for tools that describe a user in a file or a request.
+func DecodeUser(b []byte) (*profiling.User, error) {
+	var u auth0User
+	if err := json.Unmarshal(b, &u); err != nil {
+		return nil, fmt.Errorf("not a user as Auth0 returns it: %w", err)
+	}
+	out := toDomain(&u)
+	if out.ID == "" {
+		return nil, errors.New("user_id is missing")
+	}
+	return out, nil
 }

@@ -11,15 +11,13 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
+	"github.com/progressive-profiling/bff/auth0store"
 	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/profiling"
 )
@@ -111,35 +109,14 @@ func load(path string) (*profiling.Rules, error) {
 	return profiling.ParseRules(path, data, graphqlapi.ProfileInputSchema())
 }
 
-// knownRoot are the Auth0 user attributes profiling.User has fields for;
-// any other root attribute is kept in RootAttributes, as the store does.
-var knownRoot = map[string]bool{
-	"user_id": true, "email": true, "email_verified": true, "name": true, "nickname": true, "picture": true,
-	"given_name": true, "family_name": true, "phone_number": true, "created_at": true, "updated_at": true,
-	"last_login": true, "logins_count": true, "identities": true, "user_metadata": true, "app_metadata": true,
-}
-
 func readUser(path string) (*profiling.User, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var u profiling.User
-	if err := json.Unmarshal(data, &u); err != nil {
-		return nil, fmt.Errorf("%s: not a user as Auth0 returns it: %w", path, err)
+	u, err := auth0store.DecodeUser(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var all map[string]any
-	_ = json.Unmarshal(data, &all)
-	for k, v := range all {
-		if !knownRoot[k] && !strings.HasPrefix(k, "last_") {
-			if u.RootAttributes == nil {
-				u.RootAttributes = map[string]any{}
-			}
-			u.RootAttributes[k] = v
-		}
-	}
-	if u.ID == "" {
-		return nil, errors.New(path + ": user_id is missing")
-	}
-	return &u, nil
+	return u, nil
 }

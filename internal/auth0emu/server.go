@@ -75,6 +75,11 @@ func LookupRatePreset(name string) (RatePreset, error) {
 
 // Config configures a Server. Zero values take the documented defaults.
 type Config struct {
+	// APIScopes are the permissions the pre-registered client is granted on
+	// the API (Config.Audience) with the client-credentials grant, as an
+	// API's permissions granted to a machine-to-machine application on a
+	// real tenant. Default DefaultAPIScopes.
+	APIScopes []string
 	// LoginsCountClaim, when set, adds the user's logins_count to every user
 	// access token under this claim name, as a post-login Action calling
 	// api.accessToken.setCustomClaim(name, event.stats.logins_count) does
@@ -172,6 +177,9 @@ type Server struct {
 // signing key (or Config.SigningKey). Serve Handler yourself (then set Config.PublicURL) or use
 // Listen.
 func New(cfg Config) (*Server, error) {
+	if cfg.APIScopes == nil {
+		cfg.APIScopes = DefaultAPIScopes
+	}
 	if cfg.Audience == "" {
 		cfg.Audience = DefaultAudience
 	}
@@ -409,3 +417,7 @@ func (s *Server) now() time.Time { return s.cfg.Now() }
 // server started with Listen: each is a TLS handshake against a real
 // tenant, so a client should reuse them.
 func (s *Server) Connections() int64 { return s.connections.Load() }
+
+// DefaultAPIScopes is what the dev tenant's client may ask for on the API:
+// the service's dry-run of the rules for trusted tools.
+var DefaultAPIScopes = []string{"profiling:explain"}

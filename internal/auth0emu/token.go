@@ -117,7 +117,7 @@ func (s *Server) clientCredentialsGrant(id, secret string, p url.Values) respons
 	case s.ManagementAudience():
 		granted = managementScopes
 	case s.cfg.Audience:
-		granted = "" // the client may call the API, with no scopes defined
+		granted = strings.Join(s.cfg.APIScopes, " ")
 	default:
 		return oauthError(http.StatusForbidden, "access_denied", "Service not found: "+audience)
 	}
