@@ -44,7 +44,9 @@ function start(cmd, args, opts, readyPattern, timeoutMs, name) {
     const timer = setTimeout(() => reject(new Error(`${name} not ready within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (buf) => {
       out += buf.toString();
-      const m = readyPattern.exec(out);
+      // Tools colour their output when CI is set (picocolors does), which
+      // would split "http://127.0.0.1:PORT" with escape codes.
+      const m = readyPattern.exec(out.replace(/\x1b\[[0-9;]*m/g, ""));
       if (m) {
         clearTimeout(timer);
         resolve({ child, match: m, output: () => out });
