@@ -99,7 +99,11 @@ func (s *Server) openSession(userID string) (*session, *http.Cookie) {
 	s.auth.sessions[id] = sess
 	s.auth.mu.Unlock()
 	c := s.cookie(sessionCookie, id)
+	// Max-Age, which browsers and cookie jars prefer to Expires, counts on
+	// the client's clock: a client whose clock differs from the tenant's
+	// (or a test that pins the tenant's) keeps the session for its length.
 	c.Expires = sess.expires
+	c.MaxAge = int(sessionTTL / time.Second)
 	return sess, c
 }
 
