@@ -9,8 +9,8 @@ import (
 	"github.com/progressive-profiling/bff/profiling"
 )
 
-// A memoised decode answers exactly what a JSON decode does, and every
-// answer is the caller's own: changing one changes no other.
+// A decode answered from the kept copy is exactly what a JSON decode gives,
+// and every answer is the caller's own: changing one changes no other.
 func TestDecodeMemoGivesEveryCallerItsOwnCopy(t *testing.T) {
 	u := &profiling.User{
 		ID: "auth0|memo", Email: "m@example.com", LoginsCount: 3,
@@ -28,7 +28,11 @@ func TestDecodeMemoGivesEveryCallerItsOwnCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := decode(raw, u.ID)
+	local := newLocalCopies(8)
+	if err := local.keep(u.ID, raw); err != nil {
+		t.Fatal(err)
+	}
+	first, err := local.decode(raw, u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +45,7 @@ func TestDecodeMemoGivesEveryCallerItsOwnCopy(t *testing.T) {
 	first.user.AppMetadata["roles"].([]any)[0] = "changed"
 	first.user.AppMetadata[profiling.BookkeepingKey].(map[string]any)["collected"] = nil
 
-	second, err := decode(append([]byte(nil), raw...), u.ID) // same bytes, another buffer: the memo answers
+	second, err := local.decode(append([]byte(nil), raw...), u.ID) // same bytes, another buffer: the kept copy answers
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +55,10 @@ func TestDecodeMemoGivesEveryCallerItsOwnCopy(t *testing.T) {
 	if second.fetched != want.fetched || second.freshUntil != want.freshUntil {
 		t.Fatalf("times differ: %v %v, want %v %v", second.fetched, second.freshUntil, want.fetched, want.freshUntil)
 	}
-	if _, err := decode([]byte(`{"updated_ms":1,"user":{"user_id":"auth0|other"}}`), u.ID); err == nil {
+	if kept := local.get(u.ID); !reflect.DeepEqual(kept.user, want.user) {
+		t.Fatalf("the kept copy changed with a caller's: %#v", kept.user)
+	}
+	if _, err := local.decode([]byte(`{"updated_ms":1,"user":{"user_id":"auth0|other"}}`), u.ID); err == nil {
 		t.Fatal("an entry holding another user decoded")
 	}
 }

@@ -1,13 +1,10 @@
 package cache
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/progressive-profiling/bff/profiling"
 )
@@ -139,39 +136,6 @@ func (c *Cache) encodeUser(u *profiling.User, fetched time.Time) ([]byte, time.D
 	return raw, c.entryTTL(fresh - time.Since(fetched)), err
 }
 
-// decode turns an entry into a fresh user (or a missing-user record),
-// rejecting entries that are not JSON, do not fit the entry shape, or hold
-// another user (which also catches "{}" and "null"). Every call returns its
-// own copy of the user, sharing nothing with any other caller's.
-//
-// decode is a pure function of (raw, id), so it is memoised: the last entry
-// decoded for each recently read user is kept, privately, and a hit whose
-// bytes are the same byte for byte is answered with a deep copy of it
-// (cloneUser) instead of a JSON decode, which was most of a cache hit's CPU.
-func decode(raw []byte, id string) (*cached, error) {
-	if m, ok := decodedEntries.Get(id); ok && bytes.Equal(m.raw, raw) {
-		return m.copyFor(raw), nil
-	}
-	e, err := decodeJSON(raw, id)
-	if err != nil {
-		return nil, err
-	}
-	decodedEntries.Add(id, e)
-	return e.copyFor(raw), nil
-}
-
-// decodedEntries holds decode's memo: entries never handed to a caller.
-// It is the package's: decode is pure, so caches may share it.
-var decodedEntries = func() *lru.Cache[string, *cached] {
-	l, err := lru.New[string, *cached](decodedEntriesSize)
-	if err != nil {
-		panic("cache: decoded entries: " + err.Error())
-	}
-	return l
-}()
-
-const decodedEntriesSize = 4096
-
 // copyFor returns a copy of the entry for one caller, with its own user.
 func (e *cached) copyFor(raw []byte) *cached {
 	c := *e
@@ -229,6 +193,10 @@ func cloneJSON(v any) any {
 	return v
 }
 
+// decodeJSON turns an entry into a fresh user (or a missing-user record),
+// rejecting entries that are not JSON, do not fit the entry shape, or hold
+// another user (which also catches "{}" and "null"). Callers decode through
+// localCopies.decode, which answers most decodes with a copy instead.
 func decodeJSON(raw []byte, id string) (*cached, error) {
 	var e entry
 	if err := json.Unmarshal(raw, &e); err != nil {

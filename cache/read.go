@@ -69,7 +69,7 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 			}
 			// Every waiter decodes its own copy from the shared bytes, so no
 			// two callers ever share a *User or its maps.
-			got, err := decode(res.Val.([]byte), id)
+			got, err := c.local.decode(res.Val.([]byte), id)
 			if err != nil {
 				return nil, profiling.ReadInfo{}, err
 			}
@@ -105,7 +105,7 @@ func (c *Cache) readExclusive(ctx context.Context, id string) (*profiling.User, 
 	if err != nil {
 		return nil, profiling.ReadInfo{}, err
 	}
-	e, err := decode(raw, id)
+	e, err := c.local.decode(raw, id)
 	if err != nil {
 		return nil, profiling.ReadInfo{}, err
 	}
@@ -209,7 +209,9 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 	if err != nil {
 		return nil, fmt.Errorf("cache: user %q: encode: %w", id, err)
 	}
-	c.local.put(id, raw)
+	if err := c.local.keep(id, raw); err != nil {
+		return nil, err // our own encoding: a bug, not a miss
+	}
 	_ = c.store(ctx, id, raw, version(u), ttl) // logged; the readers have their user
 	return raw, nil
 }
@@ -244,11 +246,10 @@ func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 		}
 		return nil, err
 	}
-	e, err := decode(raw, id)
+	e, err := c.local.take(id, raw)
 	if err != nil {
 		c.log.WarnContext(ctx, "cache: undecodable entry; refilling it", "user_id", id, "error", err)
 		return nil, nil
 	}
-	c.local.put(id, raw)
 	return e, nil
 }

@@ -51,17 +51,17 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 		c.forget(context.WithoutCancel(ctx), id)
 		return u, nil
 	}
-	c.local.put(id, raw)
+	// Our own encoding, kept and copied: the caller gets the very shape
+	// later reads return, sharing nothing with the upstream store.
+	e, err := c.local.take(id, raw)
+	if err != nil {
+		c.forget(context.WithoutCancel(ctx), id)
+		return nil, err
+	}
 	// Detached from the caller: a caller that gives up right after the
 	// upstream write must not leave the old value cached.
 	if err := c.store(context.WithoutCancel(ctx), id, raw, version(u), ttl); err != nil {
 		c.forget(context.WithoutCancel(ctx), id)
-	}
-	// Decoding our own encoding gives the caller the very shape later reads
-	// return, sharing nothing with the upstream store.
-	e, err := decode(raw, id)
-	if err != nil {
-		return nil, err
 	}
 	return e.user, nil
 }
@@ -138,7 +138,7 @@ func (c *Cache) storeMissing(ctx context.Context, id string, fetched time.Time) 
 	if err != nil {
 		return
 	}
-	c.local.put(id, raw)
+	_ = c.local.keep(id, raw) // our own encoding of a missing user
 	err = c.redisDo(ctx, func(ctx context.Context) error {
 		return c.rdb.Set(ctx, c.Key(id), raw, c.cfg.NegativeTTL).Err()
 	})
