@@ -454,7 +454,9 @@ func unionKeys(a, b map[string]any) []string {
 // Request builders. Each returns a request with the bearer token set.
 
 func withToken(req *http.Request, token string) *http.Request {
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" { // "": anonymous
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	return req
 }
 

@@ -45,10 +45,6 @@ func (e *testEnv) refusedBeforeExecution(t *testing.T, req *http.Request, status
 	return r
 }
 
-func gqlRequest(base, token, query string, vars map[string]any) *http.Request {
-	return operation(query, vars)(base, token)
-}
-
 func TestInputCoercionIsStrict(t *testing.T) {
 	e := startService(t)
 	token, err := e.emu.IssueAccessToken(auth0emu.SeedNewUserID)

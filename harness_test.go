@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -230,36 +229,51 @@ func (r *gqlResponse) code(i int) string {
 // gql posts one operation with an optional bearer token.
 func (e *testEnv) gql(token, query string, vars map[string]any) *gqlResponse {
 	e.t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return e.do(req)
+	return e.do(gqlRequest(e.url, token, query, vars))
+}
+
+// gqlRequest is a client's POST of query with vars, signed in with token
+// ("" for anonymous); allowlist_test.go's operation builds it.
+func gqlRequest(base, token, query string, vars map[string]any) *http.Request {
+	return operation(query, vars)(base, token)
 }
 
 func (e *testEnv) do(req *http.Request) *gqlResponse {
 	e.t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	r, _, err := sendGQL(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return r
+}
+
+// sendGQL sends req and decodes a GraphQL response; isJSON is false when
+// the body is not JSON (the response then has only its status and body).
+// Safe on any goroutine: failures are returned, not fatal.
+func sendGQL(req *http.Request) (r *gqlResponse, isJSON bool, err error) {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, false, err
+	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, false, err
+	}
 	out := &gqlResponse{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	var decoded struct {
-		Data       map[string]any `json:"data"`
-		Errors     json.RawMessage
-		Extensions map[string]any `json:"extensions"`
+		Data       map[string]any  `json:"data"`
+		Errors     json.RawMessage `json:"errors"`
+		Extensions map[string]any  `json:"extensions"`
 	}
-	if err := json.Unmarshal(raw, &decoded); err == nil {
-		out.Data, out.Extensions = decoded.Data, decoded.Extensions
-		if len(decoded.Errors) > 0 {
-			_ = json.Unmarshal(decoded.Errors, &out.Errors)
-		}
+	if err := json.Unmarshal(raw, &decoded); err != nil {
+		return out, false, nil
 	}
-	return out
+	out.Data, out.Extensions = decoded.Data, decoded.Extensions
+	if len(decoded.Errors) > 0 {
+		_ = json.Unmarshal(decoded.Errors, &out.Errors)
+	}
+	return out, true, nil
 }
 
 // mustData fails the test unless the response has data and no errors.

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -35,35 +32,11 @@ func createUsers(t *testing.T, emu *auth0emu.Server, prefix string, n int) (ids,
 
 // postGQL is gql for any goroutine: failures are returned, not fatal.
 func postGQL(baseURL, token, query string, vars map[string]any) (*gqlResponse, error) {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, baseURL+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	r, isJSON, err := sendGQL(gqlRequest(baseURL, token, query, vars))
+	if err == nil && !isJSON {
+		err = fmt.Errorf("status %d, body not JSON: %q", r.Status, r.Raw)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	out := &gqlResponse{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
-	var decoded struct {
-		Data       map[string]any  `json:"data"`
-		Errors     json.RawMessage `json:"errors"`
-		Extensions map[string]any  `json:"extensions"`
-	}
-	if err := json.Unmarshal(raw, &decoded); err != nil {
-		return nil, fmt.Errorf("status %d, body not JSON: %q", resp.StatusCode, raw)
-	}
-	out.Data, out.Extensions = decoded.Data, decoded.Extensions
-	if len(decoded.Errors) > 0 {
-		_ = json.Unmarshal(decoded.Errors, &out.Errors)
-	}
-	return out, nil
+	return r, err
 }
 
 // timedViewer runs a small viewer query and says how long it took and
