@@ -5,12 +5,12 @@
 // emulator (the tenant) holds, read through its Management API.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import {
-  exampleDir, freePort, startDevService, serveApp, managementToken, readUser, jwtClaims,
+  exampleDir, repoRoot, freePort, startDevService, serveApp, managementToken, readUser, jwtClaims,
   chromiumArgs, chromiumPath, isLoopback, stopAll,
 } from "./harness.mjs";
 
@@ -25,9 +25,18 @@ before(async () => {
   // Dev mode's CORS list is also the emulator's callback, logout and
   // web-origin allow-list (devmode.go), so the app's origin is admitted on
   // both. The service runs only the app's trusted documents.
+  // The product team's rules change for this journey: the sign-up prompt
+  // also asks the phone (the default rules ask it only from the "engaged"
+  // stage), so a bad phone number can be tried at sign-up.
+  const defaults = readFileSync(path.join(repoRoot, "profiling/default_rules.yaml"), "utf8");
+  const signup = "    fields: [firstName, lastName]\n";
+  assert.equal(defaults.split(signup).length, 2, "the default rules' signup stage asks first and last name");
+  const rulesFile = path.join(mkdtempSync(path.join(tmpdir(), "bff-rules-")), "rules.yaml");
+  writeFileSync(rulesFile, defaults.replace(signup, "    fields: [firstName, lastName, phone]\n"));
   service = await startDevService({
     CORS_ALLOWED_ORIGINS: origin,
     GRAPHQL_TRUSTED_DOCUMENTS: path.join(exampleDir, "src/gql/persisted-documents.json"),
+    PROFILING_RULES: rulesFile,
   });
   app = await serveApp(service, appPort);
   mgmt = await managementToken(service.emulatorUrl);
@@ -89,7 +98,8 @@ test("sign up, answer, log in again, skip, answer in context, reload, see the pr
   await shot("hosted-signup");
   await page.getByRole("button", { name: "Continue" }).click();
 
-  // 2. The signup prompt: first and last name, rendered from their descriptors.
+  // 2. The signup prompt: first and last name (and, by this journey's rules,
+  // the phone), rendered from their descriptors.
   await page.waitForURL((u) => u.origin === app.url, { waitUntil: "commit" });
   await assert.doesNotReject(page.getByTestId("signed-in-as").getByText(email).waitFor());
   await page.getByLabel("First name", { exact: true }).waitFor();
@@ -100,30 +110,36 @@ test("sign up, answer, log in again, skip, answer in context, reload, see the pr
   assert.ok(userId, "the app sent the API an access token");
   await shot("signup-prompt");
 
-  // 3. An invalid answer (phone is asked only from the "engaged" stage, not
-  // in this journey, so a blank last name): its error shows beside its
-  // input, and nothing is written, not even the valid first name.
+  // 3. A bad phone: INVALID_PHONE shows beside its input, and nothing is
+  // written, not even the valid names.
+  assert.equal(await page.getByLabel("Phone", { exact: true }).count(), 1, "the phone is asked at sign-up");
   await page.getByLabel("First name", { exact: true }).fill("Ada");
-  await page.getByLabel("Last name", { exact: true }).fill("   ");
+  await page.getByLabel("Last name", { exact: true }).fill("Lovelace");
+  await page.getByLabel("Phone", { exact: true }).fill("12345");
+  const refused = page.waitForResponse((r) => r.url().startsWith(service.graphqlUrl) && r.request().method() === "POST");
   await page.getByRole("button", { name: "Save" }).click();
-  const lastNameError = fieldBox("lastName").getByRole("alert");
-  await lastNameError.waitFor();
-  assert.match(await lastNameError.innerText(), /Last name is required/);
-  assert.equal(await fieldBox("firstName").getByRole("alert").count(), 0, "no error beside the valid answer");
-  assert.equal(await page.getByLabel("Last name", { exact: true }).getAttribute("aria-invalid"), "true");
+  const codes = JSON.stringify((await (await refused).json()).data?.updateProfile?.userErrors?.map((e) => e.code));
+  assert.equal(codes, JSON.stringify(["INVALID_PHONE"]), "the API refused the phone alone");
+  const phoneError = fieldBox("phone").getByRole("alert");
+  await phoneError.waitFor();
+  assert.match(await phoneError.innerText(), /valid phone number/);
+  assert.equal(await fieldBox("firstName").getByRole("alert").count(), 0, "no error beside the valid answers");
+  assert.equal(await page.getByLabel("Phone", { exact: true }).getAttribute("aria-invalid"), "true");
   let held = await tenantUser();
   assert.equal(held.user_metadata?.first_name, undefined, "a refused answer writes nothing");
-  assert.equal(held.user_metadata?.last_name, undefined);
+  assert.equal(held.user_metadata?.phone, undefined);
   assert.equal(held.logins_count, 1);
   await shot("refused-answer");
 
-  // 4. Corrected: both answers saved to the tenant's user_metadata.
-  await page.getByLabel("Last name", { exact: true }).fill("Lovelace");
+  // 4. Corrected: every answer saved to the tenant's user_metadata, the
+  // phone as E.164.
+  await page.getByLabel("Phone", { exact: true }).fill("+44 20 7946 0958");
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByTestId("prompt-done").waitFor();
   held = await tenantUser();
   assert.equal(held.user_metadata?.first_name, "Ada");
   assert.equal(held.user_metadata?.last_name, "Lovelace");
+  assert.equal(held.user_metadata?.phone, "+442079460958");
   await shot("saved");
 
   // 5. Log out and in again: a second login.
