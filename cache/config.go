@@ -48,8 +48,9 @@ type Config struct {
 	// answered from a stale entry or, without one, fails with
 	// profiling.ErrUpstreamUnavailable. Default DefaultUpstreamWait.
 	UpstreamWait time.Duration
-	// LocalCopies is how many users' entries this instance keeps in process
-	// memory to answer while Redis cannot (see localCopies). Default
+	// LocalCopies is how many users' entries this instance keeps decoded in
+	// process memory, to answer while Redis cannot and to answer a Redis hit
+	// with a copy instead of a JSON decode (see localCopies). Default
 	// DefaultLocalCopies; negative keeps none.
 	LocalCopies int
 	// Logger receives Redis failures and undecodable entries, which the
