@@ -88,6 +88,11 @@ type config struct {
 	// Cache holds the CACHE_* settings (see cacheConfig); unset ones keep
 	// the cache package's defaults.
 	Cache cache.Config
+	// NearCache (CACHE_NEAR, default true) answers hot Redis reads (cached
+	// users, prompt counts) from process memory, invalidated by Redis
+	// itself (package nearcache). It turns itself off where Redis cannot
+	// track keys (see nearcache.Open); false always reads Redis.
+	NearCache bool
 }
 
 // DefaultMetricsAddr is METRICS_ADDR's default: loopback, so /metrics and
@@ -154,6 +159,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, errors.New("REDIS_EMBEDDED=true and REDIS_URL both set; choose one"))
 		}
 		c.EmbeddedRedis = c.RedisURL == "" && embedded
+	}
+	if near, err := envBool(getenv, "CACHE_NEAR", true); err != nil {
+		problems = append(problems, err)
+	} else {
+		c.NearCache = near
 	}
 	c.BindAddr = "" // every interface
 	if c.DevMode {
@@ -370,7 +380,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("graphql_trusted_documents", trustedDocumentsLog(c.TrustedDocuments)),
 		slog.Duration("cache_ttl", c.Cache.TTL), slog.Duration("cache_stale_max", c.Cache.MaxStale),
 		slog.Duration("cache_negative_ttl", c.Cache.NegativeTTL), slog.Duration("cache_upstream_wait", c.Cache.UpstreamWait),
-		slog.Int("cache_local_copies", c.Cache.LocalCopies),
+		slog.Int("cache_local_copies", c.Cache.LocalCopies), slog.Bool("cache_near", c.NearCache),
 		slog.Duration("lock_ttl", userlock.DefaultTTL), slog.Duration("lock_wait", userlock.DefaultWait),
 		slog.Duration("redis_timeout", redisconn.DefaultTimeout),
 		slog.String("metrics_addr", c.MetricsAddr), slog.String("access_log_user_id", string(c.AccessLogUserID)),

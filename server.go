@@ -32,6 +32,7 @@ import (
 	"github.com/progressive-profiling/bff/funnel"
 	"github.com/progressive-profiling/bff/graphqlapi"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
+	"github.com/progressive-profiling/bff/nearcache"
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/promptcount"
 	"github.com/progressive-profiling/bff/ratelimit"
@@ -196,8 +197,22 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *teleme
 	}
 	// One guard (timeout and circuit breaker) for every user of Redis.
 	guard := redisconn.NewGuard(rdb, redisconn.GuardConfig{Logger: log, Metrics: registry})
-	cacheCfg := cfg.Cache
+	cacheCfg := cfg.Cache.WithDefaults()
 	cacheCfg.Logger, cacheCfg.Metrics = log, registry
+	if cfg.NearCache {
+		cacheCfg.Near, err = nearcache.Open(ctx, rdb, nearcache.Config{
+			Prefixes: []string{cacheCfg.KeyPrefix, promptcount.DefaultPrefix},
+			Logger:   log, Metrics: registry,
+		})
+		if err != nil {
+			level := slog.LevelWarn
+			if cfg.EmbeddedRedis {
+				level = slog.LevelInfo // the embedded Redis tracks no keys; expected
+			}
+			log.Log(ctx, level, "CACHE_NEAR: every read goes to Redis", "reason", err)
+		}
+		a.closers = append(a.closers, cacheCfg.Near.Close)
+	}
 	users := cache.New(rdb, guard, store, cacheCfg)
 	locks := userlock.New(rdb, guard, userlock.Config{Logger: log, Metrics: registry})
 
@@ -226,7 +241,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *teleme
 		cfg: cfg,
 		log: log,
 		service: profiling.NewService(a.rules, users, locks, time.Now).
-			WithPromptCounter(promptcount.New(rdb, guard, "", log)).
+			WithPromptCounter(promptcount.New(rdb, guard, cacheCfg.Near, "", log)).
 			WithFunnel(funnel.New(registry)),
 		rules:    a.rules,
 		verifier: verifier,

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/progressive-profiling/bff/nearcache"
 )
 
 // Defaults for the zero values of Config.
@@ -53,6 +55,10 @@ type Config struct {
 	// with a copy instead of a JSON decode (see localCopies). Default
 	// DefaultLocalCopies; negative keeps none.
 	LocalCopies int
+	// Near, when set, answers entry reads from this process's memory while
+	// it holds them (see package nearcache): a hit without a Redis round
+	// trip. It must hold KeyPrefix. Nil reads Redis every time.
+	Near *nearcache.Cache
 	// Logger receives Redis failures and undecodable entries, which the
 	// cache absorbs instead of failing requests. Default slog.Default().
 	Logger *slog.Logger

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/progressive-profiling/bff/nearcache"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
@@ -231,22 +232,29 @@ func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 		}
 		return nil, errBreakerOpen
 	}
-	var raw []byte
-	err := c.redisDo(ctx, func(ctx context.Context) error {
-		var err error
-		raw, err = c.rdb.Get(ctx, c.Key(id)).Bytes()
-		return err
+	key := c.Key(id)
+	v, err := c.cfg.Near.Get(ctx, key, func(ctx context.Context) (nearcache.Value, error) {
+		var v nearcache.Value
+		err := c.redisDo(ctx, func(ctx context.Context) error {
+			raw, err := c.rdb.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				return nil
+			}
+			v = nearcache.Value{Bytes: raw, Found: err == nil}
+			return err
+		})
+		return v, err
 	})
 	switch {
-	case errors.Is(err, redis.Nil):
-		return nil, nil
 	case err != nil:
 		if !callerGone(ctx) && !errors.Is(err, errBreakerOpen) { // the caller leaving is not a Redis fault
 			c.log.WarnContext(ctx, "cache: redis read failed", "user_id", id, "error", err)
 		}
 		return nil, err
+	case !v.Found:
+		return nil, nil
 	}
-	e, err := c.local.take(id, raw)
+	e, err := c.local.take(id, v.Bytes)
 	if err != nil {
 		c.log.WarnContext(ctx, "cache: undecodable entry; refilling it", "user_id", id, "error", err)
 		return nil, nil

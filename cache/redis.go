@@ -19,7 +19,9 @@ func (c *Cache) resyncEntries(ctx context.Context) error {
 	c.unsyncedMu.Unlock()
 	for _, id := range ids {
 		// One DEL per key: keys of a cluster live in different slots.
-		if err := c.rdb.Del(ctx, c.Key(id)).Err(); err != nil {
+		err := c.rdb.Del(ctx, c.Key(id)).Err()
+		c.cfg.Near.Forget(c.Key(id))
+		if err != nil {
 			return err
 		}
 		c.markSynced(id)

@@ -81,6 +81,7 @@ func mayHaveChanged(err error) bool {
 // it when the user changed by a path that bypasses this cache.
 func (c *Cache) Invalidate(ctx context.Context, id string) error {
 	err := c.redisDo(ctx, func(ctx context.Context) error { return c.rdb.Del(ctx, c.Key(id)).Err() })
+	c.cfg.Near.Forget(c.Key(id))
 	if err != nil {
 		return fmt.Errorf("cache: invalidate user %q: %w", id, err)
 	}
@@ -115,6 +116,7 @@ func (c *Cache) store(ctx context.Context, id string, raw []byte, ver int64, ttl
 		wrote, err = storeScript.Run(ctx, c.rdb, []string{c.Key(id)}, raw, ver, ttl.Milliseconds()).Int64()
 		return err
 	})
+	c.cfg.Near.Forget(c.Key(id)) // whether or not it wrote: a read in flight keeps nothing older
 	if err != nil {
 		if !errors.Is(err, errBreakerOpen) {
 			c.log.WarnContext(ctx, "cache: redis write failed", "user_id", id, "error", err)
@@ -142,6 +144,7 @@ func (c *Cache) storeMissing(ctx context.Context, id string, fetched time.Time) 
 	err = c.redisDo(ctx, func(ctx context.Context) error {
 		return c.rdb.Set(ctx, c.Key(id), raw, c.cfg.NegativeTTL).Err()
 	})
+	c.cfg.Near.Forget(c.Key(id))
 	if err != nil && !errors.Is(err, errBreakerOpen) {
 		c.log.WarnContext(ctx, "cache: redis write failed", "user_id", id, "error", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/progressive-profiling/bff/nearcache"
 	"github.com/progressive-profiling/bff/profiling"
 	"github.com/progressive-profiling/bff/redisconn"
 )
@@ -31,6 +32,7 @@ const (
 type Counter struct {
 	rdb    redis.UniversalClient
 	guard  *redisconn.Guard
+	near   *nearcache.Cache
 	prefix string
 	log    *slog.Logger
 }
@@ -38,9 +40,11 @@ type Counter struct {
 var _ profiling.PromptCounter = (*Counter)(nil)
 
 // New returns a Counter on rdb through guard (shared with the cache and
-// the lock, so one breaker says whether Redis is usable). An empty prefix
-// is DefaultPrefix; a nil logger is slog.Default().
-func New(rdb redis.UniversalClient, guard *redisconn.Guard, prefix string, log *slog.Logger) *Counter {
+// the lock, so one breaker says whether Redis is usable). near, when not
+// nil, answers reads of the counts from memory while it holds them (it
+// must hold prefix). An empty prefix is DefaultPrefix; a nil logger is
+// slog.Default().
+func New(rdb redis.UniversalClient, guard *redisconn.Guard, near *nearcache.Cache, prefix string, log *slog.Logger) *Counter {
 	if rdb == nil || guard == nil {
 		panic("promptcount.New: nil redis client or guard")
 	}
@@ -50,7 +54,7 @@ func New(rdb redis.UniversalClient, guard *redisconn.Guard, prefix string, log *
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Counter{rdb: rdb, guard: guard, prefix: prefix, log: log}
+	return &Counter{rdb: rdb, guard: guard, near: near, prefix: prefix, log: log}
 }
 
 // Keys returns the user's counter keys for the windows that hold at now.
@@ -63,16 +67,25 @@ func (c *Counter) Keys(userID string, now time.Time) (day, week string) {
 // Prompts returns the user's counts at now.
 func (c *Counter) Prompts(ctx context.Context, userID string, now time.Time) (profiling.PromptCounts, error) {
 	day, week := c.Keys(userID, now)
-	var vals []any
-	err := c.guard.Do(ctx, func(ctx context.Context) error {
-		var err error
-		vals, err = c.rdb.MGet(ctx, day, week).Result()
-		return err
+	vals, err := c.near.Many(ctx, []string{day, week}, func(ctx context.Context, keys []string) ([]nearcache.Value, error) {
+		var vals []any
+		err := c.guard.Do(ctx, func(ctx context.Context) error {
+			var err error
+			vals, err = c.rdb.MGet(ctx, keys...).Result()
+			return err
+		})
+		out := make([]nearcache.Value, len(vals))
+		for i, v := range vals {
+			if s, ok := v.(string); ok {
+				out[i] = nearcache.Value{Bytes: []byte(s), Found: true}
+			}
+		}
+		return out, err
 	})
 	if err != nil {
 		return profiling.PromptCounts{}, c.failed("read", err)
 	}
-	return profiling.PromptCounts{Day: asCount(vals[0]), Week: asCount(vals[1])}, nil
+	return profiling.PromptCounts{Day: asCount(vals[0].Bytes), Week: asCount(vals[1].Bytes)}, nil
 }
 
 // AddPrompt counts one prompt at now and returns the new counts.
@@ -89,6 +102,8 @@ func (c *Counter) AddPrompt(ctx context.Context, userID string, now time.Time) (
 		})
 		return err
 	})
+	c.near.Forget(day)
+	c.near.Forget(week)
 	if err != nil {
 		return profiling.PromptCounts{}, c.failed("count", err)
 	}
@@ -104,11 +119,7 @@ func (c *Counter) failed(op string, err error) error {
 	return err
 }
 
-func asCount(v any) int {
-	s, ok := v.(string)
-	if !ok {
-		return 0
-	}
+func asCount(s []byte) int {
 	n := 0
 	for _, r := range s {
 		if r < '0' || r > '9' || n > 1<<30 {
