@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/progressive-profiling/bff/apimodel"
 	"github.com/progressive-profiling/bff/graph/model"
 	"github.com/progressive-profiling/bff/profiling"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -185,26 +186,16 @@ type ProfileValueResolver interface {
 	SkippedUntil(ctx context.Context, obj *profiling.Value) (*time.Time, error)
 }
 type QueryResolver interface {
-	Viewer(ctx context.Context) (*profiling.Profile, error)
+	Viewer(ctx context.Context) (*apimodel.Viewer, error)
 	PendingFields(ctx context.Context, context *string, limit *int) ([]profiling.PendingField, error)
 }
 type UserErrorResolver interface {
 	Field(ctx context.Context, obj *profiling.FieldError) ([]string, error)
 }
 type ViewerResolver interface {
-	CreatedAt(ctx context.Context, obj *profiling.Profile) (*time.Time, error)
-	LastLogin(ctx context.Context, obj *profiling.Profile) (*time.Time, error)
-
-	FirstName(ctx context.Context, obj *profiling.Profile) (*string, error)
-	LastName(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Company(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Title(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Phone(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Subscribed(ctx context.Context, obj *profiling.Profile) (*bool, error)
-
-	Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error)
-	PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error)
-	Explain(ctx context.Context, obj *profiling.Profile, context *string) ([]profiling.Explanation, error)
+	Field(ctx context.Context, obj *apimodel.Viewer, key string) (*profiling.Value, error)
+	PendingFields(ctx context.Context, obj *apimodel.Viewer, context *string, limit *int) ([]profiling.PendingField, error)
+	Explain(ctx context.Context, obj *apimodel.Viewer, context *string) ([]profiling.Explanation, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -3100,8 +3091,8 @@ func (ec *executionContext) _PromptShownPayload_viewer(ctx context.Context, fiel
 			return obj.Viewer, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
-			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3196,8 +3187,8 @@ func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Viewer(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
-			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3348,8 +3339,8 @@ func (ec *executionContext) _SkipFieldsPayload_viewer(ctx context.Context, field
 			return obj.Viewer, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
-			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3444,8 +3435,8 @@ func (ec *executionContext) _UpdateProfilePayload_viewer(ctx context.Context, fi
 			return obj.Viewer, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
-			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3597,7 +3588,7 @@ func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "UserErrorCode")
 }
 
-func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3620,7 +3611,7 @@ func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3643,7 +3634,7 @@ func (ec *executionContext) fieldContext_Viewer_email(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3666,7 +3657,7 @@ func (ec *executionContext) fieldContext_Viewer_emailVerified(_ context.Context,
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Boolean")
 }
 
-func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3689,7 +3680,7 @@ func (ec *executionContext) fieldContext_Viewer_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3712,7 +3703,7 @@ func (ec *executionContext) fieldContext_Viewer_picture(_ context.Context, field
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_loginsCount(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_loginsCount(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3735,7 +3726,7 @@ func (ec *executionContext) fieldContext_Viewer_loginsCount(_ context.Context, f
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Int")
 }
 
-func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3744,7 +3735,7 @@ func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql
 			return ec.fieldContext_Viewer_createdAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().CreatedAt(ctx, obj)
+			return obj.CreatedAt(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -3755,10 +3746,10 @@ func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "DateTime")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "DateTime")
 }
 
-func (ec *executionContext) _Viewer_lastLogin(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_lastLogin(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3767,7 +3758,7 @@ func (ec *executionContext) _Viewer_lastLogin(ctx context.Context, field graphql
 			return ec.fieldContext_Viewer_lastLogin(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().LastLogin(ctx, obj)
+			return obj.LastLogin(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -3778,10 +3769,10 @@ func (ec *executionContext) _Viewer_lastLogin(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_lastLogin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "DateTime")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "DateTime")
 }
 
-func (ec *executionContext) _Viewer_roles(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_roles(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3804,7 +3795,7 @@ func (ec *executionContext) fieldContext_Viewer_roles(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Viewer_firstName(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_firstName(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3813,7 +3804,7 @@ func (ec *executionContext) _Viewer_firstName(ctx context.Context, field graphql
 			return ec.fieldContext_Viewer_firstName(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().FirstName(ctx, obj)
+			return obj.FirstName(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3824,10 +3815,10 @@ func (ec *executionContext) _Viewer_firstName(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_lastName(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_lastName(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3836,7 +3827,7 @@ func (ec *executionContext) _Viewer_lastName(ctx context.Context, field graphql.
 			return ec.fieldContext_Viewer_lastName(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().LastName(ctx, obj)
+			return obj.LastName(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3847,10 +3838,10 @@ func (ec *executionContext) _Viewer_lastName(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_lastName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_company(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_company(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3859,7 +3850,7 @@ func (ec *executionContext) _Viewer_company(ctx context.Context, field graphql.C
 			return ec.fieldContext_Viewer_company(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Company(ctx, obj)
+			return obj.Company(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3870,10 +3861,10 @@ func (ec *executionContext) _Viewer_company(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_company(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_title(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_title(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3882,7 +3873,7 @@ func (ec *executionContext) _Viewer_title(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Viewer_title(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Title(ctx, obj)
+			return obj.Title(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3893,10 +3884,10 @@ func (ec *executionContext) _Viewer_title(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_phone(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_phone(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3905,7 +3896,7 @@ func (ec *executionContext) _Viewer_phone(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Viewer_phone(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Phone(ctx, obj)
+			return obj.Phone(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3916,10 +3907,10 @@ func (ec *executionContext) _Viewer_phone(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_subscribed(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_subscribed(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3928,7 +3919,7 @@ func (ec *executionContext) _Viewer_subscribed(ctx context.Context, field graphq
 			return ec.fieldContext_Viewer_subscribed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Subscribed(ctx, obj)
+			return obj.Subscribed(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
@@ -3939,10 +3930,10 @@ func (ec *executionContext) _Viewer_subscribed(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_subscribed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Boolean")
 }
 
-func (ec *executionContext) _Viewer_stage(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_stage(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3965,7 +3956,7 @@ func (ec *executionContext) fieldContext_Viewer_stage(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_completion(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_completion(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3988,7 +3979,7 @@ func (ec *executionContext) fieldContext_Viewer_completion(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Viewer_fields(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_fields(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4020,7 +4011,7 @@ func (ec *executionContext) fieldContext_Viewer_fields(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_field(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_field(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4064,7 +4055,7 @@ func (ec *executionContext) fieldContext_Viewer_field(ctx context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_pendingFields(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_pendingFields(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4108,7 +4099,7 @@ func (ec *executionContext) fieldContext_Viewer_pendingFields(ctx context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_explain(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_explain(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4152,7 +4143,7 @@ func (ec *executionContext) fieldContext_Viewer_explain(ctx context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6203,7 +6194,7 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 
 var viewerImplementors = []string{"Viewer"}
 
-func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *profiling.Profile) graphql.Marshaler {
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *apimodel.Viewer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -6243,58 +6234,50 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_createdAt(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lastLogin":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_lastLogin(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_lastLogin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "roles":
 			out.Values[i] = ec._Viewer_roles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "firstName":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_firstName(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_firstName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lastName":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_lastName(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_lastName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "company":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_company(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_company(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "title":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_title(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_title(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "phone":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_phone(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "subscribed":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_subscribed(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_subscribed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stage":
 			out.Values[i] = ec._Viewer_stage(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -7427,7 +7410,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx context.Context, sel ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
+func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
