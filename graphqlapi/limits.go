@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/prometheus/client_golang/prometheus"
@@ -115,7 +114,6 @@ type operationLimits struct {
 	maxDepth, maxAliases, maxComplexity int
 	introspection                       bool
 	metrics                             *endpointMetrics
-	es                                  graphql.ExecutableSchema
 }
 
 var _ interface {
@@ -125,10 +123,7 @@ var _ interface {
 
 func (*operationLimits) ExtensionName() string { return "OperationLimits" }
 
-func (l *operationLimits) Validate(es graphql.ExecutableSchema) error {
-	l.es = es
-	return nil
-}
+func (*operationLimits) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (l *operationLimits) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
 	err := l.check(ctx, opCtx)
@@ -154,12 +149,6 @@ func (l *operationLimits) check(ctx context.Context, opCtx *graphql.OperationCon
 	case s.cost > l.maxComplexity:
 		return limitError(LimitComplexity, l.maxComplexity, "The operation has complexity %d, more than the complexity limit of %d.", s.cost, l.maxComplexity)
 	}
-	// gqlgen's own count honours custom complexity functions, should the
-	// schema get any; it walks fragments without memoising, so it only runs
-	// once the memoised bound above has capped its work.
-	if c := complexity.Calculate(ctx, l.es, op, opCtx.Variables); c > l.maxComplexity {
-		return limitError(LimitComplexity, l.maxComplexity, "The operation has complexity %d, more than the complexity limit of %d.", c, l.maxComplexity)
-	}
 	return nil
 }
 
@@ -171,8 +160,11 @@ type shape struct {
 	depth int
 	// aliases counts fields that carry an alias, once per expansion.
 	aliases int
-	// cost is gqlgen's default complexity: one per field, plus its
-	// children; __schema costs nothing, as gqlgen counts it.
+	// cost is gqlgen's complexity count (complexity.Calculate): one per
+	// field, plus its children; __schema costs nothing, as gqlgen counts
+	// it. The schema has no custom complexity functions (gqlgen.yml
+	// omit_complexity), so that count is all there is, and measuring it
+	// here, memoised, spares gqlgen's walk of every expansion per request.
 	cost        int
 	introspects bool
 }
