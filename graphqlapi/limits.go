@@ -238,9 +238,10 @@ func (m *measurer) fragment(spread *ast.FragmentSpread) shape {
 	return s
 }
 
-// methodKey carries the HTTP method to operationLimits, which refuses any
-// operation but a query unless it came by POST: a second line behind
-// transportGuard's own check of GET requests.
+// methodKey carries the HTTP method (put in the context by NewHandler's
+// endpoint) to operationLimits, which refuses any operation but a query
+// unless it came by POST: a second line behind transportGuard's own check
+// of GET requests.
 type methodKey struct{}
 
 // transportGuard lets through only what the GraphQL transports are meant
@@ -269,7 +270,7 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 				return
 			}
 		case http.MethodPost:
-			if mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mediaType != "application/json" {
+			if !isJSON(r.Header.Get("Content-Type")) {
 				m.refused.WithLabelValues(LimitContentType).Inc()
 				WriteError(w, http.StatusBadRequest, limitError(LimitContentType, 0,
 					"A GraphQL POST must have Content-Type: application/json."))
@@ -289,8 +290,18 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 				"Send GraphQL with POST (or GET for queries), not %s.", r.Method))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), methodKey{}, r.Method)))
+		next.ServeHTTP(w, r)
 	})
+}
+
+// isJSON reports whether a Content-Type is application/json, with or
+// without parameters.
+func isJSON(contentType string) bool {
+	if contentType == "application/json" { // what clients send: no parse (and its map) needed
+		return true
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mediaType == "application/json"
 }
 
 // bodyShape is what a POST body must be.
@@ -305,9 +316,8 @@ func oneJSONValue(r *http.Request) bool {
 	if r.Body == nil {
 		return true
 	}
-	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
+	body, err := bodyBytes(r)
+	if err != nil || json.Valid(body) { // json.Valid: exactly one value, white space around it
 		return true
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -319,9 +329,37 @@ func oneJSONValue(r *http.Request) bool {
 	return err == io.EOF
 }
 
+// memoryBody is a request body capBody read into memory. The layers after
+// it that need the body's bytes take them (bodyBytes) instead of reading
+// and replacing the reader, which gqlgen reads last.
+type memoryBody struct {
+	bytes.Reader
+	data []byte
+}
+
+func newMemoryBody(data []byte) *memoryBody {
+	b := &memoryBody{data: data}
+	b.Reset(data)
+	return b
+}
+
+func (*memoryBody) Close() error { return nil }
+
+// bodyBytes returns the request's body: the bytes capBody read, or else
+// (a handler built without capBody, as in some tests) the body read into
+// memory and put back.
+func bodyBytes(r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*memoryBody); ok {
+		return b.data, nil
+	}
+	data, err := io.ReadAll(r.Body)
+	r.Body = newMemoryBody(data)
+	return data, err
+}
+
 // capBody refuses a body over max bytes with 413 before anything reads a
 // byte of it, whether or not the client declared its length, and counts
-// the refusal; it hands on the body read into memory.
+// the refusal; it hands on the body read into memory (memoryBody).
 func capBody(m *endpointMetrics, max int64, next http.Handler) http.Handler {
 	tooLarge := func(w http.ResponseWriter) {
 		m.refused.WithLabelValues(LimitBody).Inc()
@@ -335,19 +373,20 @@ func capBody(m *endpointMetrics, max int64, next http.Handler) http.Handler {
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-			var over *http.MaxBytesError
-			switch {
-			case errors.As(err, &over):
-				tooLarge(w)
-				return
-			case err != nil: // the client went away or stalled past ReadTimeout
+			if err != nil {
+				var over *http.MaxBytesError
+				if errors.As(err, &over) {
+					tooLarge(w)
+					return
+				}
+				// The client went away or stalled past ReadTimeout.
 				WriteError(w, http.StatusBadRequest, &gqlerror.Error{
 					Message:    "The request body could not be read.",
 					Extensions: map[string]any{"code": errcode.ValidationFailed},
 				})
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Body = newMemoryBody(body)
 		}
 		next.ServeHTTP(w, r)
 	})
