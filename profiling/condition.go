@@ -169,9 +169,12 @@ func timeOrEpoch(t time.Time) time.Time {
 	return t
 }
 
+// noEntries is every missing map conditions see: they only read it.
+var noEntries = map[string]any{}
+
 func nonNilMap(m map[string]any) map[string]any {
 	if m == nil {
-		return map[string]any{}
+		return noEntries
 	}
 	return m
 }
@@ -189,8 +192,8 @@ type activation struct {
 	now         any // time.Time
 }
 
-func newActivation(facts *conditionUser, interaction string, now time.Time) *activation {
-	return &activation{facts: facts, user: facts, interaction: interaction, now: now}
+func newActivation(facts *conditionUser, interaction string, now time.Time) activation {
+	return activation{facts: facts, user: facts, interaction: interaction, now: now}
 }
 
 // withContext returns the activation for another interaction context.

@@ -40,10 +40,11 @@ type Profile struct {
 	rules   *Rules
 	now     time.Time
 	facts   conditionUser
-	vars    *activation // the conditions' variables, with no interaction context
+	vars    activation // the conditions' variables, with no interaction context
 	index   map[string]int
 	skipped map[string]skippedEntry
-	prompts *PromptCounts // prompts shown in the budget windows; nil: unknown (budget.go)
+	prompts PromptCounts // prompts shown in the budget windows, if known (budget.go)
+	counted bool         // whether prompts is known
 	// holds[i] is whether stage i's condition holds with no interaction
 	// context, evaluated once per profile.
 	holds []bool
@@ -166,7 +167,7 @@ func (r *Rules) Profile(u *User, now time.Time) *Profile {
 	p.vars = newActivation(&p.facts, "", now)
 	p.holds = make([]bool, len(r.stages))
 	for i, s := range r.stages {
-		if p.holds[i] = r.holds(s, p.vars); p.holds[i] {
+		if p.holds[i] = r.holds(s, &p.vars); p.holds[i] {
 			p.Stage = s.Name
 		}
 	}

@@ -409,7 +409,7 @@ func TestConditionRuntimeErrors(t *testing.T) {
 func TestBoundedConditionsRunUntracked(t *testing.T) {
 	vars := newActivation(&conditionUser{}, "", testNow)
 	for _, s := range mustDefaultRules(t).stages {
-		if _, det, err := s.cond.program.Eval(vars); err != nil || (det != nil && det.ActualCost() != nil) {
+		if _, det, err := s.cond.program.Eval(&vars); err != nil || (det != nil && det.ActualCost() != nil) {
 			t.Errorf("stage %s: err %v, cost tracked: %v", s.Name, err, det != nil && det.ActualCost() != nil)
 		}
 	}
@@ -417,7 +417,7 @@ func TestBoundedConditionsRunUntracked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, det, _ := unbounded.program.Eval(vars); det == nil || det.ActualCost() == nil {
+	if _, det, _ := unbounded.program.Eval(&vars); det == nil || det.ActualCost() == nil {
 		t.Error("a condition whose cost grows with the user's data must keep the run-time limit")
 	}
 }
