@@ -111,7 +111,7 @@ type requestMemo struct {
 	err    error
 
 	mu    sync.Mutex
-	stale *profiling.ReadInfo // the oldest stale read, if any
+	stale profiling.ReadInfo // the oldest stale read, if stale.Stale
 }
 
 func (m *requestMemo) noteRead(info profiling.ReadInfo) {
@@ -120,18 +120,15 @@ func (m *requestMemo) noteRead(info profiling.ReadInfo) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stale == nil || info.Age > m.stale.Age {
-		m.stale = &info
+	if !m.stale.Stale || info.Age > m.stale.Age {
+		m.stale = info
 	}
 }
 
 func (m *requestMemo) staleRead() (profiling.ReadInfo, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stale == nil {
-		return profiling.ReadInfo{}, false
-	}
-	return *m.stale, true
+	return m.stale, m.stale.Stale
 }
 
 type memoKey struct{}
