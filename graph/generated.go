@@ -1754,18 +1754,18 @@ func (ec *executionContext) _ProfileField_key(ctx context.Context, field graphql
 			return ec.fieldContext_ProfileField_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
+			return obj.KeyRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_label(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1777,18 +1777,18 @@ func (ec *executionContext) _ProfileField_label(ctx context.Context, field graph
 			return ec.fieldContext_ProfileField_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Label, nil
+			return obj.LabelRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_type(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1800,18 +1800,18 @@ func (ec *executionContext) _ProfileField_type(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileField_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
+			return obj.TypeRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
-			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.FieldType) graphql.Marshaler {
+			return ec.marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "FieldType")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "FieldType")
 }
 
 func (ec *executionContext) _ProfileField_required(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1947,18 +1947,18 @@ func (ec *executionContext) _ProfileField_stage(ctx context.Context, field graph
 			return ec.fieldContext_ProfileField_stage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Stage, nil
+			return obj.StageRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_reason(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -1970,18 +1970,18 @@ func (ec *executionContext) _ProfileField_reason(ctx context.Context, field grap
 			return ec.fieldContext_ProfileField_reason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
+			return obj.ReasonRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_kind(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2085,18 +2085,18 @@ func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql
 			return ec.fieldContext_ProfileValue_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
+			return obj.KeyRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2108,18 +2108,18 @@ func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graph
 			return ec.fieldContext_ProfileValue_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Label, nil
+			return obj.LabelRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_type(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2131,18 +2131,18 @@ func (ec *executionContext) _ProfileValue_type(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileValue_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
+			return obj.TypeRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
-			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.FieldType) graphql.Marshaler {
+			return ec.marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "FieldType")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "FieldType")
 }
 
 func (ec *executionContext) _ProfileValue_known(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2916,11 +2916,11 @@ func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Viewer_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID(), nil
+			return obj.IDRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNID2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3284,18 +3284,18 @@ func (ec *executionContext) _Viewer_completion(ctx context.Context, field graphq
 			return ec.fieldContext_Viewer_completion(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Completion, nil
+			return obj.CompletionRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚖfloat64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_completion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Viewer_fields(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
@@ -6115,15 +6115,19 @@ var (
 	}
 )
 
-func (ec *executionContext) unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, v any) (profiling.FieldType, error) {
+func (ec *executionContext) unmarshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, v any) (*profiling.FieldType, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[tmp]
-	return res, graphql.ErrorOnPath(ctx, err)
+	res := unmarshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, sel ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
+func (ec *executionContext) marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, sel ast.SelectionSet, v *profiling.FieldType) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FieldType!")
+		return graphql.Null
+	}
 	_ = sel
-	res := graphql.MarshalString(marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[v])
+	res := graphql.MarshalString(marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[*v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "FieldType!")
 	}
@@ -6131,13 +6135,13 @@ func (ec *executionContext) marshalNFieldType2githubᚗcomᚋprogressiveᚑprofi
 }
 
 var (
-	unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[string]profiling.FieldType{
+	unmarshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[string]profiling.FieldType{
 		"TEXT":    profiling.FieldText,
 		"PHONE":   profiling.FieldPhone,
 		"BOOLEAN": profiling.FieldBoolean,
 		"SELECT":  profiling.FieldSelect,
 	}
-	marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[profiling.FieldType]string{
+	marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[profiling.FieldType]string{
 		profiling.FieldText:    "TEXT",
 		profiling.FieldPhone:   "PHONE",
 		profiling.FieldBoolean: "BOOLEAN",
@@ -6145,28 +6149,36 @@ var (
 	}
 )
 
-func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+func (ec *executionContext) unmarshalNFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+func (ec *executionContext) marshalNFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Float!")
+		return graphql.Null
+	}
 	_ = sel
-	res := graphql.MarshalFloatContext(v)
+	res := graphql.MarshalFloatContext(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
-func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
+func (ec *executionContext) unmarshalNID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	res, err := graphql.UnmarshalID(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+func (ec *executionContext) marshalNID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ID!")
+		return graphql.Null
+	}
 	_ = sel
-	res := graphql.MarshalID(v)
+	res := graphql.MarshalID(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
@@ -6349,6 +6361,24 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNString2ᚖstring(ctx context.Context, v any) (*string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "String!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalString(*v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNUpdateProfileInput2map(ctx context.Context, v any) (map[string]any, error) {
