@@ -213,6 +213,11 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		// unknown kid must be refused at once, not held for minutes. The
 		// same bound also caps the refetch itself.
 		RateLimitWaitMax: cfg.HTTPClient.Timeout,
+		// The tenant's keys are the only ones: look there first. The
+		// default order asks the empty set of given keys first, whose miss
+		// builds an error value on every look-up (each request's check
+		// that its memoised token's key is still published).
+		PrioritizeHTTP: true,
 		// A failed fetch shows up as refused tokens, and in KeysErr (which
 		// readiness and start-up report).
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/progressive-profiling/bff/apimodel"
 	"github.com/progressive-profiling/bff/graph/model"
 	"github.com/progressive-profiling/bff/profiling"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -41,123 +42,6 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
-	FieldExplanation struct {
-		CollectedAt                func(childComplexity int) int
-		CollectedInContext         func(childComplexity int) int
-		CollectedInStage           func(childComplexity int) int
-		CollectedUnderRulesVersion func(childComplexity int) int
-		FalseStages                func(childComplexity int) int
-		Key                        func(childComplexity int) int
-		Label                      func(childComplexity int) int
-		OptionalStage              func(childComplexity int) int
-		Pending                    func(childComplexity int) int
-		SkipCount                  func(childComplexity int) int
-		SkippedAt                  func(childComplexity int) int
-		SkippedUntil               func(childComplexity int) int
-		Source                     func(childComplexity int) int
-		Status                     func(childComplexity int) int
-		Text                       func(childComplexity int) int
-	}
-
-	FieldOption struct {
-		Label func(childComplexity int) int
-		Value func(childComplexity int) int
-	}
-
-	Mutation struct {
-		PromptShown   func(childComplexity int, input model.PromptShownInput) int
-		RestoreFields func(childComplexity int, input model.RestoreFieldsInput) int
-		SkipFields    func(childComplexity int, input model.SkipFieldsInput) int
-		UpdateProfile func(childComplexity int, input map[string]any) int
-	}
-
-	ProfileField struct {
-		ConsentText         func(childComplexity int) int
-		ConsentVersion      func(childComplexity int) int
-		Current             func(childComplexity int) int
-		Key                 func(childComplexity int) int
-		Kind                func(childComplexity int) int
-		Label               func(childComplexity int) int
-		OptionalPlaceholder func(childComplexity int) int
-		Options             func(childComplexity int) int
-		Reason              func(childComplexity int) int
-		Required            func(childComplexity int) int
-		Stage               func(childComplexity int) int
-		TextMaxLength       func(childComplexity int) int
-		TextMinLength       func(childComplexity int) int
-		Type                func(childComplexity int) int
-	}
-
-	ProfileValue struct {
-		CollectedAt        func(childComplexity int) int
-		CollectedInContext func(childComplexity int) int
-		CollectedInStage   func(childComplexity int) int
-		ConsentVersion     func(childComplexity int) int
-		Dismissed          func(childComplexity int) int
-		Key                func(childComplexity int) int
-		Known              func(childComplexity int) int
-		KnownSource        func(childComplexity int) int
-		Label              func(childComplexity int) int
-		RulesVersion       func(childComplexity int) int
-		SkipCount          func(childComplexity int) int
-		SkippedUntil       func(childComplexity int) int
-		Type               func(childComplexity int) int
-		Value              func(childComplexity int) int
-	}
-
-	PromptShownPayload struct {
-		PendingFields func(childComplexity int) int
-		UserErrors    func(childComplexity int) int
-		Viewer        func(childComplexity int) int
-	}
-
-	Query struct {
-		PendingFields func(childComplexity int, context *string, limit *int) int
-		Viewer        func(childComplexity int) int
-	}
-
-	SkipFieldsPayload struct {
-		PendingFields func(childComplexity int) int
-		UserErrors    func(childComplexity int) int
-		Viewer        func(childComplexity int) int
-	}
-
-	UpdateProfilePayload struct {
-		PendingFields func(childComplexity int) int
-		UserErrors    func(childComplexity int) int
-		Viewer        func(childComplexity int) int
-	}
-
-	UserError struct {
-		Code    func(childComplexity int) int
-		Field   func(childComplexity int) int
-		Message func(childComplexity int) int
-	}
-
-	Viewer struct {
-		Company       func(childComplexity int) int
-		Completion    func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		CurrentStage  func(childComplexity int) int
-		Email         func(childComplexity int) int
-		EmailVerified func(childComplexity int) int
-		Explain       func(childComplexity int, context *string) int
-		Field         func(childComplexity int, key string) int
-		FirstName     func(childComplexity int) int
-		ID            func(childComplexity int) int
-		LastLogin     func(childComplexity int) int
-		LastName      func(childComplexity int) int
-		LoginsCount   func(childComplexity int) int
-		Name          func(childComplexity int) int
-		PendingFields func(childComplexity int, context *string, limit *int) int
-		Phone         func(childComplexity int) int
-		Picture       func(childComplexity int) int
-		Roles         func(childComplexity int) int
-		RulesVersion  func(childComplexity int) int
-		Subscribed    func(childComplexity int) int
-		Title         func(childComplexity int) int
-		Values        func(childComplexity int) int
-	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -185,26 +69,16 @@ type ProfileValueResolver interface {
 	SkippedUntil(ctx context.Context, obj *profiling.Value) (*time.Time, error)
 }
 type QueryResolver interface {
-	Viewer(ctx context.Context) (*profiling.Profile, error)
+	Viewer(ctx context.Context) (*apimodel.Viewer, error)
 	PendingFields(ctx context.Context, context *string, limit *int) ([]profiling.PendingField, error)
 }
 type UserErrorResolver interface {
 	Field(ctx context.Context, obj *profiling.FieldError) ([]string, error)
 }
 type ViewerResolver interface {
-	CreatedAt(ctx context.Context, obj *profiling.Profile) (*time.Time, error)
-	LastLogin(ctx context.Context, obj *profiling.Profile) (*time.Time, error)
-
-	FirstName(ctx context.Context, obj *profiling.Profile) (*string, error)
-	LastName(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Company(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Title(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Phone(ctx context.Context, obj *profiling.Profile) (*string, error)
-	Subscribed(ctx context.Context, obj *profiling.Profile) (*bool, error)
-
-	Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error)
-	PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error)
-	Explain(ctx context.Context, obj *profiling.Profile, context *string) ([]profiling.Explanation, error)
+	Field(ctx context.Context, obj *apimodel.Viewer, key string) (*profiling.Value, error)
+	PendingFields(ctx context.Context, obj *apimodel.Viewer, context *string, limit *int) ([]profiling.PendingField, error)
+	Explain(ctx context.Context, obj *apimodel.Viewer, context *string) ([]profiling.Explanation, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -223,570 +97,6 @@ func (e *executableSchema) Schema() *ast.Schema {
 func (e *executableSchema) Complexity(ctx context.Context, typeName, field string, childComplexity int, rawArgs map[string]any) (int, bool) {
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
-	switch typeName + "." + field {
-
-	case "FieldExplanation.collectedAt":
-		if e.ComplexityRoot.FieldExplanation.CollectedAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.CollectedAt(childComplexity), true
-	case "FieldExplanation.collectedInContext":
-		if e.ComplexityRoot.FieldExplanation.CollectedInContext == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.CollectedInContext(childComplexity), true
-	case "FieldExplanation.collectedInStage":
-		if e.ComplexityRoot.FieldExplanation.CollectedInStage == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.CollectedInStage(childComplexity), true
-	case "FieldExplanation.collectedUnderRulesVersion":
-		if e.ComplexityRoot.FieldExplanation.CollectedUnderRulesVersion == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.CollectedUnderRulesVersion(childComplexity), true
-	case "FieldExplanation.falseStages":
-		if e.ComplexityRoot.FieldExplanation.FalseStages == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.FalseStages(childComplexity), true
-	case "FieldExplanation.key":
-		if e.ComplexityRoot.FieldExplanation.Key == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.Key(childComplexity), true
-	case "FieldExplanation.label":
-		if e.ComplexityRoot.FieldExplanation.Label == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.Label(childComplexity), true
-	case "FieldExplanation.stage":
-		if e.ComplexityRoot.FieldExplanation.OptionalStage == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.OptionalStage(childComplexity), true
-	case "FieldExplanation.pending":
-		if e.ComplexityRoot.FieldExplanation.Pending == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.Pending(childComplexity), true
-	case "FieldExplanation.skipCount":
-		if e.ComplexityRoot.FieldExplanation.SkipCount == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.SkipCount(childComplexity), true
-	case "FieldExplanation.skippedAt":
-		if e.ComplexityRoot.FieldExplanation.SkippedAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.SkippedAt(childComplexity), true
-	case "FieldExplanation.skippedUntil":
-		if e.ComplexityRoot.FieldExplanation.SkippedUntil == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.SkippedUntil(childComplexity), true
-	case "FieldExplanation.source":
-		if e.ComplexityRoot.FieldExplanation.Source == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.Source(childComplexity), true
-	case "FieldExplanation.status":
-		if e.ComplexityRoot.FieldExplanation.Status == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.Status(childComplexity), true
-	case "FieldExplanation.explanation":
-		if e.ComplexityRoot.FieldExplanation.Text == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldExplanation.Text(childComplexity), true
-
-	case "FieldOption.label":
-		if e.ComplexityRoot.FieldOption.Label == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldOption.Label(childComplexity), true
-	case "FieldOption.value":
-		if e.ComplexityRoot.FieldOption.Value == nil {
-			break
-		}
-
-		return e.ComplexityRoot.FieldOption.Value(childComplexity), true
-
-	case "Mutation.promptShown":
-		if e.ComplexityRoot.Mutation.PromptShown == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_promptShown_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.PromptShown(childComplexity, args["input"].(model.PromptShownInput)), true
-	case "Mutation.restoreFields":
-		if e.ComplexityRoot.Mutation.RestoreFields == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_restoreFields_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.RestoreFields(childComplexity, args["input"].(model.RestoreFieldsInput)), true
-	case "Mutation.skipFields":
-		if e.ComplexityRoot.Mutation.SkipFields == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_skipFields_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.SkipFields(childComplexity, args["input"].(model.SkipFieldsInput)), true
-	case "Mutation.updateProfile":
-		if e.ComplexityRoot.Mutation.UpdateProfile == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_updateProfile_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.UpdateProfile(childComplexity, args["input"].(map[string]any)), true
-
-	case "ProfileField.consentText":
-		if e.ComplexityRoot.ProfileField.ConsentText == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.ConsentText(childComplexity), true
-	case "ProfileField.consentVersion":
-		if e.ComplexityRoot.ProfileField.ConsentVersion == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.ConsentVersion(childComplexity), true
-	case "ProfileField.currentValue":
-		if e.ComplexityRoot.ProfileField.Current == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Current(childComplexity), true
-	case "ProfileField.key":
-		if e.ComplexityRoot.ProfileField.Key == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Key(childComplexity), true
-	case "ProfileField.kind":
-		if e.ComplexityRoot.ProfileField.Kind == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Kind(childComplexity), true
-	case "ProfileField.label":
-		if e.ComplexityRoot.ProfileField.Label == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Label(childComplexity), true
-	case "ProfileField.placeholder":
-		if e.ComplexityRoot.ProfileField.OptionalPlaceholder == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.OptionalPlaceholder(childComplexity), true
-	case "ProfileField.options":
-		if e.ComplexityRoot.ProfileField.Options == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Options(childComplexity), true
-	case "ProfileField.reason":
-		if e.ComplexityRoot.ProfileField.Reason == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Reason(childComplexity), true
-	case "ProfileField.required":
-		if e.ComplexityRoot.ProfileField.Required == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Required(childComplexity), true
-	case "ProfileField.stage":
-		if e.ComplexityRoot.ProfileField.Stage == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Stage(childComplexity), true
-	case "ProfileField.maxLength":
-		if e.ComplexityRoot.ProfileField.TextMaxLength == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.TextMaxLength(childComplexity), true
-	case "ProfileField.minLength":
-		if e.ComplexityRoot.ProfileField.TextMinLength == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.TextMinLength(childComplexity), true
-	case "ProfileField.type":
-		if e.ComplexityRoot.ProfileField.Type == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileField.Type(childComplexity), true
-
-	case "ProfileValue.collectedAt":
-		if e.ComplexityRoot.ProfileValue.CollectedAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.CollectedAt(childComplexity), true
-	case "ProfileValue.collectedInContext":
-		if e.ComplexityRoot.ProfileValue.CollectedInContext == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.CollectedInContext(childComplexity), true
-	case "ProfileValue.collectedInStage":
-		if e.ComplexityRoot.ProfileValue.CollectedInStage == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.CollectedInStage(childComplexity), true
-	case "ProfileValue.consentVersion":
-		if e.ComplexityRoot.ProfileValue.ConsentVersion == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.ConsentVersion(childComplexity), true
-	case "ProfileValue.dismissed":
-		if e.ComplexityRoot.ProfileValue.Dismissed == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.Dismissed(childComplexity), true
-	case "ProfileValue.key":
-		if e.ComplexityRoot.ProfileValue.Key == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.Key(childComplexity), true
-	case "ProfileValue.known":
-		if e.ComplexityRoot.ProfileValue.Known == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.Known(childComplexity), true
-	case "ProfileValue.source":
-		if e.ComplexityRoot.ProfileValue.KnownSource == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.KnownSource(childComplexity), true
-	case "ProfileValue.label":
-		if e.ComplexityRoot.ProfileValue.Label == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.Label(childComplexity), true
-	case "ProfileValue.rulesVersion":
-		if e.ComplexityRoot.ProfileValue.RulesVersion == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.RulesVersion(childComplexity), true
-	case "ProfileValue.skipCount":
-		if e.ComplexityRoot.ProfileValue.SkipCount == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.SkipCount(childComplexity), true
-	case "ProfileValue.skippedUntil":
-		if e.ComplexityRoot.ProfileValue.SkippedUntil == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.SkippedUntil(childComplexity), true
-	case "ProfileValue.type":
-		if e.ComplexityRoot.ProfileValue.Type == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.Type(childComplexity), true
-	case "ProfileValue.value":
-		if e.ComplexityRoot.ProfileValue.Value == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ProfileValue.Value(childComplexity), true
-
-	case "PromptShownPayload.pendingFields":
-		if e.ComplexityRoot.PromptShownPayload.PendingFields == nil {
-			break
-		}
-
-		return e.ComplexityRoot.PromptShownPayload.PendingFields(childComplexity), true
-	case "PromptShownPayload.userErrors":
-		if e.ComplexityRoot.PromptShownPayload.UserErrors == nil {
-			break
-		}
-
-		return e.ComplexityRoot.PromptShownPayload.UserErrors(childComplexity), true
-	case "PromptShownPayload.viewer":
-		if e.ComplexityRoot.PromptShownPayload.Viewer == nil {
-			break
-		}
-
-		return e.ComplexityRoot.PromptShownPayload.Viewer(childComplexity), true
-
-	case "Query.pendingFields":
-		if e.ComplexityRoot.Query.PendingFields == nil {
-			break
-		}
-
-		args, err := ec.field_Query_pendingFields_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.PendingFields(childComplexity, args["context"].(*string), args["limit"].(*int)), true
-	case "Query.viewer":
-		if e.ComplexityRoot.Query.Viewer == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Query.Viewer(childComplexity), true
-
-	case "SkipFieldsPayload.pendingFields":
-		if e.ComplexityRoot.SkipFieldsPayload.PendingFields == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SkipFieldsPayload.PendingFields(childComplexity), true
-	case "SkipFieldsPayload.userErrors":
-		if e.ComplexityRoot.SkipFieldsPayload.UserErrors == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SkipFieldsPayload.UserErrors(childComplexity), true
-	case "SkipFieldsPayload.viewer":
-		if e.ComplexityRoot.SkipFieldsPayload.Viewer == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SkipFieldsPayload.Viewer(childComplexity), true
-
-	case "UpdateProfilePayload.pendingFields":
-		if e.ComplexityRoot.UpdateProfilePayload.PendingFields == nil {
-			break
-		}
-
-		return e.ComplexityRoot.UpdateProfilePayload.PendingFields(childComplexity), true
-	case "UpdateProfilePayload.userErrors":
-		if e.ComplexityRoot.UpdateProfilePayload.UserErrors == nil {
-			break
-		}
-
-		return e.ComplexityRoot.UpdateProfilePayload.UserErrors(childComplexity), true
-	case "UpdateProfilePayload.viewer":
-		if e.ComplexityRoot.UpdateProfilePayload.Viewer == nil {
-			break
-		}
-
-		return e.ComplexityRoot.UpdateProfilePayload.Viewer(childComplexity), true
-
-	case "UserError.code":
-		if e.ComplexityRoot.UserError.Code == nil {
-			break
-		}
-
-		return e.ComplexityRoot.UserError.Code(childComplexity), true
-	case "UserError.field":
-		if e.ComplexityRoot.UserError.Field == nil {
-			break
-		}
-
-		return e.ComplexityRoot.UserError.Field(childComplexity), true
-	case "UserError.message":
-		if e.ComplexityRoot.UserError.Message == nil {
-			break
-		}
-
-		return e.ComplexityRoot.UserError.Message(childComplexity), true
-
-	case "Viewer.company":
-		if e.ComplexityRoot.Viewer.Company == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Company(childComplexity), true
-	case "Viewer.completion":
-		if e.ComplexityRoot.Viewer.Completion == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Completion(childComplexity), true
-	case "Viewer.createdAt":
-		if e.ComplexityRoot.Viewer.CreatedAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.CreatedAt(childComplexity), true
-	case "Viewer.stage":
-		if e.ComplexityRoot.Viewer.CurrentStage == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.CurrentStage(childComplexity), true
-	case "Viewer.email":
-		if e.ComplexityRoot.Viewer.Email == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Email(childComplexity), true
-	case "Viewer.emailVerified":
-		if e.ComplexityRoot.Viewer.EmailVerified == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.EmailVerified(childComplexity), true
-	case "Viewer.explain":
-		if e.ComplexityRoot.Viewer.Explain == nil {
-			break
-		}
-
-		args, err := ec.field_Viewer_explain_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Viewer.Explain(childComplexity, args["context"].(*string)), true
-	case "Viewer.field":
-		if e.ComplexityRoot.Viewer.Field == nil {
-			break
-		}
-
-		args, err := ec.field_Viewer_field_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Viewer.Field(childComplexity, args["key"].(string)), true
-	case "Viewer.firstName":
-		if e.ComplexityRoot.Viewer.FirstName == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.FirstName(childComplexity), true
-	case "Viewer.id":
-		if e.ComplexityRoot.Viewer.ID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.ID(childComplexity), true
-	case "Viewer.lastLogin":
-		if e.ComplexityRoot.Viewer.LastLogin == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.LastLogin(childComplexity), true
-	case "Viewer.lastName":
-		if e.ComplexityRoot.Viewer.LastName == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.LastName(childComplexity), true
-	case "Viewer.loginsCount":
-		if e.ComplexityRoot.Viewer.LoginsCount == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.LoginsCount(childComplexity), true
-	case "Viewer.name":
-		if e.ComplexityRoot.Viewer.Name == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Name(childComplexity), true
-	case "Viewer.pendingFields":
-		if e.ComplexityRoot.Viewer.PendingFields == nil {
-			break
-		}
-
-		args, err := ec.field_Viewer_pendingFields_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Viewer.PendingFields(childComplexity, args["context"].(*string), args["limit"].(*int)), true
-	case "Viewer.phone":
-		if e.ComplexityRoot.Viewer.Phone == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Phone(childComplexity), true
-	case "Viewer.picture":
-		if e.ComplexityRoot.Viewer.Picture == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Picture(childComplexity), true
-	case "Viewer.roles":
-		if e.ComplexityRoot.Viewer.Roles == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Roles(childComplexity), true
-	case "Viewer.rulesVersion":
-		if e.ComplexityRoot.Viewer.RulesVersion == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.RulesVersion(childComplexity), true
-	case "Viewer.subscribed":
-		if e.ComplexityRoot.Viewer.Subscribed == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Subscribed(childComplexity), true
-	case "Viewer.title":
-		if e.ComplexityRoot.Viewer.Title == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Title(childComplexity), true
-	case "Viewer.fields":
-		if e.ComplexityRoot.Viewer.Values == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Viewer.Values(childComplexity), true
-
-	}
 	return 0, false
 }
 
@@ -2444,18 +1754,18 @@ func (ec *executionContext) _ProfileField_key(ctx context.Context, field graphql
 			return ec.fieldContext_ProfileField_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
+			return obj.KeyRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_label(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2467,18 +1777,18 @@ func (ec *executionContext) _ProfileField_label(ctx context.Context, field graph
 			return ec.fieldContext_ProfileField_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Label, nil
+			return obj.LabelRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_type(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2490,18 +1800,18 @@ func (ec *executionContext) _ProfileField_type(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileField_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
+			return obj.TypeRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
-			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.FieldType) graphql.Marshaler {
+			return ec.marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "FieldType")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "FieldType")
 }
 
 func (ec *executionContext) _ProfileField_required(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2637,18 +1947,18 @@ func (ec *executionContext) _ProfileField_stage(ctx context.Context, field graph
 			return ec.fieldContext_ProfileField_stage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Stage, nil
+			return obj.StageRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_reason(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2660,18 +1970,18 @@ func (ec *executionContext) _ProfileField_reason(ctx context.Context, field grap
 			return ec.fieldContext_ProfileField_reason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
+			return obj.ReasonRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileField_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileField", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileField", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileField_kind(ctx context.Context, field graphql.CollectedField, obj *profiling.PendingField) (ret graphql.Marshaler) {
@@ -2775,18 +2085,18 @@ func (ec *executionContext) _ProfileValue_key(ctx context.Context, field graphql
 			return ec.fieldContext_ProfileValue_key(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
+			return obj.KeyRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2798,18 +2108,18 @@ func (ec *executionContext) _ProfileValue_label(ctx context.Context, field graph
 			return ec.fieldContext_ProfileValue_label(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Label, nil
+			return obj.LabelRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _ProfileValue_type(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -2821,18 +2131,18 @@ func (ec *executionContext) _ProfileValue_type(ctx context.Context, field graphq
 			return ec.fieldContext_ProfileValue_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
+			return obj.TypeRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
-			return ec.marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *profiling.FieldType) graphql.Marshaler {
+			return ec.marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ProfileValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileValue", field, false, false, "FieldType")
+	return graphql.NewScalarFieldContext("ProfileValue", field, true, false, "FieldType")
 }
 
 func (ec *executionContext) _ProfileValue_known(ctx context.Context, field graphql.CollectedField, obj *profiling.Value) (ret graphql.Marshaler) {
@@ -3100,8 +2410,8 @@ func (ec *executionContext) _PromptShownPayload_viewer(ctx context.Context, fiel
 			return obj.Viewer, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
-			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3196,8 +2506,8 @@ func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Viewer(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
-			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3348,8 +2658,8 @@ func (ec *executionContext) _SkipFieldsPayload_viewer(ctx context.Context, field
 			return obj.Viewer, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
-			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3444,8 +2754,8 @@ func (ec *executionContext) _UpdateProfilePayload_viewer(ctx context.Context, fi
 			return obj.Viewer, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
-			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3597,7 +2907,7 @@ func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "UserErrorCode")
 }
 
-func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3606,11 +2916,11 @@ func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Viewer_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID(), nil
+			return obj.IDRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalNID2ᚖstring(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3620,7 +2930,7 @@ func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3643,7 +2953,7 @@ func (ec *executionContext) fieldContext_Viewer_email(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_emailVerified(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3666,7 +2976,7 @@ func (ec *executionContext) fieldContext_Viewer_emailVerified(_ context.Context,
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Boolean")
 }
 
-func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3689,7 +2999,7 @@ func (ec *executionContext) fieldContext_Viewer_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_picture(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3712,7 +3022,7 @@ func (ec *executionContext) fieldContext_Viewer_picture(_ context.Context, field
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_loginsCount(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_loginsCount(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3735,7 +3045,7 @@ func (ec *executionContext) fieldContext_Viewer_loginsCount(_ context.Context, f
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Int")
 }
 
-func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3744,7 +3054,7 @@ func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql
 			return ec.fieldContext_Viewer_createdAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().CreatedAt(ctx, obj)
+			return obj.CreatedAt(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -3755,10 +3065,10 @@ func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "DateTime")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "DateTime")
 }
 
-func (ec *executionContext) _Viewer_lastLogin(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_lastLogin(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3767,7 +3077,7 @@ func (ec *executionContext) _Viewer_lastLogin(ctx context.Context, field graphql
 			return ec.fieldContext_Viewer_lastLogin(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().LastLogin(ctx, obj)
+			return obj.LastLogin(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -3778,10 +3088,10 @@ func (ec *executionContext) _Viewer_lastLogin(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_lastLogin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "DateTime")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "DateTime")
 }
 
-func (ec *executionContext) _Viewer_roles(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_roles(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3804,7 +3114,7 @@ func (ec *executionContext) fieldContext_Viewer_roles(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Viewer_firstName(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_firstName(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3813,7 +3123,7 @@ func (ec *executionContext) _Viewer_firstName(ctx context.Context, field graphql
 			return ec.fieldContext_Viewer_firstName(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().FirstName(ctx, obj)
+			return obj.FirstName(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3824,10 +3134,10 @@ func (ec *executionContext) _Viewer_firstName(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_lastName(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_lastName(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3836,7 +3146,7 @@ func (ec *executionContext) _Viewer_lastName(ctx context.Context, field graphql.
 			return ec.fieldContext_Viewer_lastName(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().LastName(ctx, obj)
+			return obj.LastName(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3847,10 +3157,10 @@ func (ec *executionContext) _Viewer_lastName(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_lastName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_company(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_company(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3859,7 +3169,7 @@ func (ec *executionContext) _Viewer_company(ctx context.Context, field graphql.C
 			return ec.fieldContext_Viewer_company(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Company(ctx, obj)
+			return obj.Company(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3870,10 +3180,10 @@ func (ec *executionContext) _Viewer_company(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_company(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_title(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_title(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3882,7 +3192,7 @@ func (ec *executionContext) _Viewer_title(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Viewer_title(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Title(ctx, obj)
+			return obj.Title(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3893,10 +3203,10 @@ func (ec *executionContext) _Viewer_title(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_phone(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_phone(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3905,7 +3215,7 @@ func (ec *executionContext) _Viewer_phone(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Viewer_phone(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Phone(ctx, obj)
+			return obj.Phone(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3916,10 +3226,10 @@ func (ec *executionContext) _Viewer_phone(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_subscribed(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_subscribed(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3928,7 +3238,7 @@ func (ec *executionContext) _Viewer_subscribed(ctx context.Context, field graphq
 			return ec.fieldContext_Viewer_subscribed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Subscribed(ctx, obj)
+			return obj.Subscribed(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
@@ -3939,10 +3249,10 @@ func (ec *executionContext) _Viewer_subscribed(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_subscribed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Boolean")
 }
 
-func (ec *executionContext) _Viewer_stage(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_stage(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3965,7 +3275,7 @@ func (ec *executionContext) fieldContext_Viewer_stage(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Viewer", field, true, false, "String")
 }
 
-func (ec *executionContext) _Viewer_completion(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_completion(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3974,21 +3284,21 @@ func (ec *executionContext) _Viewer_completion(ctx context.Context, field graphq
 			return ec.fieldContext_Viewer_completion(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Completion, nil
+			return obj.CompletionRef(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚖfloat64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_completion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Viewer", field, true, false, "Float")
 }
 
-func (ec *executionContext) _Viewer_fields(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_fields(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4020,7 +3330,7 @@ func (ec *executionContext) fieldContext_Viewer_fields(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_field(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_field(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4064,7 +3374,7 @@ func (ec *executionContext) fieldContext_Viewer_field(ctx context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_pendingFields(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_pendingFields(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4108,7 +3418,7 @@ func (ec *executionContext) fieldContext_Viewer_pendingFields(ctx context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_explain(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_explain(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4152,7 +3462,7 @@ func (ec *executionContext) fieldContext_Viewer_explain(ctx context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *profiling.Profile) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *apimodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6203,7 +5513,7 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 
 var viewerImplementors = []string{"Viewer"}
 
-func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *profiling.Profile) graphql.Marshaler {
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *apimodel.Viewer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -6243,58 +5553,50 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_createdAt(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lastLogin":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_lastLogin(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_lastLogin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "roles":
 			out.Values[i] = ec._Viewer_roles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "firstName":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_firstName(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_firstName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lastName":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_lastName(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_lastName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "company":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_company(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_company(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "title":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_title(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_title(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "phone":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_phone(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "subscribed":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_subscribed(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_subscribed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stage":
 			out.Values[i] = ec._Viewer_stage(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -6813,15 +6115,19 @@ var (
 	}
 )
 
-func (ec *executionContext) unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, v any) (profiling.FieldType, error) {
+func (ec *executionContext) unmarshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, v any) (*profiling.FieldType, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[tmp]
-	return res, graphql.ErrorOnPath(ctx, err)
+	res := unmarshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, sel ast.SelectionSet, v profiling.FieldType) graphql.Marshaler {
+func (ec *executionContext) marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType(ctx context.Context, sel ast.SelectionSet, v *profiling.FieldType) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FieldType!")
+		return graphql.Null
+	}
 	_ = sel
-	res := graphql.MarshalString(marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[v])
+	res := graphql.MarshalString(marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType[*v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "FieldType!")
 	}
@@ -6829,13 +6135,13 @@ func (ec *executionContext) marshalNFieldType2githubᚗcomᚋprogressiveᚑprofi
 }
 
 var (
-	unmarshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[string]profiling.FieldType{
+	unmarshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[string]profiling.FieldType{
 		"TEXT":    profiling.FieldText,
 		"PHONE":   profiling.FieldPhone,
 		"BOOLEAN": profiling.FieldBoolean,
 		"SELECT":  profiling.FieldSelect,
 	}
-	marshalNFieldType2githubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[profiling.FieldType]string{
+	marshalNFieldType2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐFieldType = map[profiling.FieldType]string{
 		profiling.FieldText:    "TEXT",
 		profiling.FieldPhone:   "PHONE",
 		profiling.FieldBoolean: "BOOLEAN",
@@ -6843,28 +6149,36 @@ var (
 	}
 )
 
-func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+func (ec *executionContext) unmarshalNFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+func (ec *executionContext) marshalNFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Float!")
+		return graphql.Null
+	}
 	_ = sel
-	res := graphql.MarshalFloatContext(v)
+	res := graphql.MarshalFloatContext(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
-func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
+func (ec *executionContext) unmarshalNID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	res, err := graphql.UnmarshalID(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+func (ec *executionContext) marshalNID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ID!")
+		return graphql.Null
+	}
 	_ = sel
-	res := graphql.MarshalID(v)
+	res := graphql.MarshalID(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
@@ -7047,6 +6361,24 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNString2ᚖstring(ctx context.Context, v any) (*string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "String!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalString(*v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNUpdateProfileInput2map(ctx context.Context, v any) (map[string]any, error) {
@@ -7427,7 +6759,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋprofilingᚐProfile(ctx context.Context, sel ast.SelectionSet, v *profiling.Profile) graphql.Marshaler {
+func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋprogressiveᚑprofilingᚋbffᚋapimodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *apimodel.Viewer) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -124,7 +124,11 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		loc := svc.MatchLocale(r.Header.Get("Accept-Language"))
 		w.Header().Set("Content-Language", string(loc))
 		w.Header().Add("Vary", "Accept-Language")
-		srv.ServeHTTP(w, r.WithContext(resolvers.WithLocale(resolvers.WithRequestMemo(r.Context()), loc)))
+		// One request copy for everything the layers below read from the
+		// context.
+		ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
+		ctx = resolvers.WithLocale(resolvers.WithRequestMemo(ctx), loc)
+		srv.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	if o.TrustedDocuments != nil {
 		endpoint = o.TrustedDocuments.http(metrics, endpoint)

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/prometheus/client_golang/prometheus"
@@ -115,7 +114,6 @@ type operationLimits struct {
 	maxDepth, maxAliases, maxComplexity int
 	introspection                       bool
 	metrics                             *endpointMetrics
-	es                                  graphql.ExecutableSchema
 }
 
 var _ interface {
@@ -125,10 +123,7 @@ var _ interface {
 
 func (*operationLimits) ExtensionName() string { return "OperationLimits" }
 
-func (l *operationLimits) Validate(es graphql.ExecutableSchema) error {
-	l.es = es
-	return nil
-}
+func (*operationLimits) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (l *operationLimits) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
 	err := l.check(ctx, opCtx)
@@ -154,12 +149,6 @@ func (l *operationLimits) check(ctx context.Context, opCtx *graphql.OperationCon
 	case s.cost > l.maxComplexity:
 		return limitError(LimitComplexity, l.maxComplexity, "The operation has complexity %d, more than the complexity limit of %d.", s.cost, l.maxComplexity)
 	}
-	// gqlgen's own count honours custom complexity functions, should the
-	// schema get any; it walks fragments without memoising, so it only runs
-	// once the memoised bound above has capped its work.
-	if c := complexity.Calculate(ctx, l.es, op, opCtx.Variables); c > l.maxComplexity {
-		return limitError(LimitComplexity, l.maxComplexity, "The operation has complexity %d, more than the complexity limit of %d.", c, l.maxComplexity)
-	}
 	return nil
 }
 
@@ -171,8 +160,11 @@ type shape struct {
 	depth int
 	// aliases counts fields that carry an alias, once per expansion.
 	aliases int
-	// cost is gqlgen's default complexity: one per field, plus its
-	// children; __schema costs nothing, as gqlgen counts it.
+	// cost is gqlgen's complexity count (complexity.Calculate): one per
+	// field, plus its children; __schema costs nothing, as gqlgen counts
+	// it. The schema has no custom complexity functions (gqlgen.yml
+	// omit_complexity), so that count is all there is, and measuring it
+	// here, memoised, spares gqlgen's walk of every expansion per request.
 	cost        int
 	introspects bool
 }
@@ -246,9 +238,10 @@ func (m *measurer) fragment(spread *ast.FragmentSpread) shape {
 	return s
 }
 
-// methodKey carries the HTTP method to operationLimits, which refuses any
-// operation but a query unless it came by POST: a second line behind
-// transportGuard's own check of GET requests.
+// methodKey carries the HTTP method (put in the context by NewHandler's
+// endpoint) to operationLimits, which refuses any operation but a query
+// unless it came by POST: a second line behind transportGuard's own check
+// of GET requests.
 type methodKey struct{}
 
 // transportGuard lets through only what the GraphQL transports are meant
@@ -277,7 +270,7 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 				return
 			}
 		case http.MethodPost:
-			if mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mediaType != "application/json" {
+			if !isJSON(r.Header.Get("Content-Type")) {
 				m.refused.WithLabelValues(LimitContentType).Inc()
 				WriteError(w, http.StatusBadRequest, limitError(LimitContentType, 0,
 					"A GraphQL POST must have Content-Type: application/json."))
@@ -297,8 +290,18 @@ func transportGuard(m *endpointMetrics, tokenLimit int, next http.Handler) http.
 				"Send GraphQL with POST (or GET for queries), not %s.", r.Method))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), methodKey{}, r.Method)))
+		next.ServeHTTP(w, r)
 	})
+}
+
+// isJSON reports whether a Content-Type is application/json, with or
+// without parameters.
+func isJSON(contentType string) bool {
+	if contentType == "application/json" { // what clients send: no parse (and its map) needed
+		return true
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mediaType == "application/json"
 }
 
 // bodyShape is what a POST body must be.
@@ -313,9 +316,8 @@ func oneJSONValue(r *http.Request) bool {
 	if r.Body == nil {
 		return true
 	}
-	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
+	body, err := bodyBytes(r)
+	if err != nil || json.Valid(body) { // json.Valid: exactly one value, white space around it
 		return true
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -327,9 +329,37 @@ func oneJSONValue(r *http.Request) bool {
 	return err == io.EOF
 }
 
+// memoryBody is a request body capBody read into memory. The layers after
+// it that need the body's bytes take them (bodyBytes) instead of reading
+// and replacing the reader, which gqlgen reads last.
+type memoryBody struct {
+	bytes.Reader
+	data []byte
+}
+
+func newMemoryBody(data []byte) *memoryBody {
+	b := &memoryBody{data: data}
+	b.Reset(data)
+	return b
+}
+
+func (*memoryBody) Close() error { return nil }
+
+// bodyBytes returns the request's body: the bytes capBody read, or else
+// (a handler built without capBody, as in some tests) the body read into
+// memory and put back.
+func bodyBytes(r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*memoryBody); ok {
+		return b.data, nil
+	}
+	data, err := io.ReadAll(r.Body)
+	r.Body = newMemoryBody(data)
+	return data, err
+}
+
 // capBody refuses a body over max bytes with 413 before anything reads a
 // byte of it, whether or not the client declared its length, and counts
-// the refusal; it hands on the body read into memory.
+// the refusal; it hands on the body read into memory (memoryBody).
 func capBody(m *endpointMetrics, max int64, next http.Handler) http.Handler {
 	tooLarge := func(w http.ResponseWriter) {
 		m.refused.WithLabelValues(LimitBody).Inc()
@@ -343,19 +373,20 @@ func capBody(m *endpointMetrics, max int64, next http.Handler) http.Handler {
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-			var over *http.MaxBytesError
-			switch {
-			case errors.As(err, &over):
-				tooLarge(w)
-				return
-			case err != nil: // the client went away or stalled past ReadTimeout
+			if err != nil {
+				var over *http.MaxBytesError
+				if errors.As(err, &over) {
+					tooLarge(w)
+					return
+				}
+				// The client went away or stalled past ReadTimeout.
 				WriteError(w, http.StatusBadRequest, &gqlerror.Error{
 					Message:    "The request body could not be read.",
 					Extensions: map[string]any{"code": errcode.ValidationFailed},
 				})
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Body = newMemoryBody(body)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -45,16 +45,14 @@ func (operationTelemetry) InterceptOperation(ctx context.Context, next graphql.O
 	if p, ok := auth.PrincipalFrom(ctx); ok {
 		telemetry.RecordUser(ctx, p.UserID)
 	}
-	spanName := opType
-	if name != "" {
-		spanName += " " + name
+	// A span of its own only under a recording one: with tracing off, or
+	// in a trace its sampler dropped, it would record nothing either (the
+	// SDK's samplers decide a child as its parent, or by the same trace
+	// id), and starting one costs a context, options and attributes.
+	var span trace.Span
+	if parent := trace.SpanFromContext(ctx); parent.IsRecording() {
+		ctx, span = startSpan(ctx, parent, name, opType)
 	}
-	attrs := []attribute.KeyValue{attribute.String("graphql.operation.type", opType)}
-	if name != "" {
-		attrs = append(attrs, attribute.String("graphql.operation.name", name))
-	}
-	tracer := trace.SpanFromContext(ctx).TracerProvider().Tracer("github.com/progressive-profiling/bff/resolvers")
-	ctx, span := tracer.Start(ctx, spanName, trace.WithAttributes(attrs...))
 	respond := next(ctx)
 	return func(ctx context.Context) *graphql.Response {
 		resp := respond(ctx)
@@ -66,10 +64,29 @@ func (operationTelemetry) InterceptOperation(ctx context.Context, next graphql.O
 				}
 			}
 			telemetry.RecordErrorCodes(ctx, found...)
-			span.SetAttributes(attribute.StringSlice("graphql.error.codes", found))
-			span.SetStatus(codes.Error, strings.Join(found, ","))
+			if span != nil {
+				span.SetAttributes(attribute.StringSlice("graphql.error.codes", found))
+				span.SetStatus(codes.Error, strings.Join(found, ","))
+			}
 		}
-		span.End()
+		if span != nil {
+			span.End()
+		}
 		return resp
 	}
+}
+
+// startSpan starts the operation's span, a child of parent named by the
+// operation's type and name.
+func startSpan(ctx context.Context, parent trace.Span, name, opType string) (context.Context, trace.Span) {
+	spanName := opType
+	if name != "" {
+		spanName += " " + name
+	}
+	attrs := []attribute.KeyValue{attribute.String("graphql.operation.type", opType)}
+	if name != "" {
+		attrs = append(attrs, attribute.String("graphql.operation.name", name))
+	}
+	tracer := parent.TracerProvider().Tracer("github.com/progressive-profiling/bff/resolvers")
+	return tracer.Start(ctx, spanName, trace.WithAttributes(attrs...))
 }

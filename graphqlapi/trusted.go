@@ -136,8 +136,7 @@ func (td *TrustedDocuments) http(m *endpointMetrics, next http.Handler) http.Han
 			hash = ext.PersistedQuery.Hash
 		case http.MethodPost:
 			if r.Body != nil { // already in memory (capBody)
-				body, _ := io.ReadAll(r.Body)
-				r.Body = io.NopCloser(bytes.NewReader(body))
+				body, _ := bodyBytes(r)
 				var b struct {
 					DocumentID string `json:"documentId"`
 				}

@@ -43,14 +43,19 @@ type skippedEntry struct {
 	Never   bool // "never ask": hidden until answered or restored
 }
 
-// readBookkeeping returns the collected and skipped entries with a valid time.
+// readBookkeeping returns the collected and skipped entries with a valid time,
+// for look-ups only: a section without any is a nil map (most users have no
+// skips, and a new user nothing at all).
 func readBookkeeping(appMetadata map[string]any) (map[string]collectedEntry, map[string]skippedEntry) {
-	collected := map[string]collectedEntry{}
-	skipped := map[string]skippedEntry{}
+	var collected map[string]collectedEntry
+	var skipped map[string]skippedEntry
 	root, _ := appMetadata[BookkeepingKey].(map[string]any)
 	for key, raw := range asMap(root[bkCollected]) {
 		e := asMap(raw)
 		if at, ok := parseTime(e[bkAt]); ok {
+			if collected == nil {
+				collected = map[string]collectedEntry{}
+			}
 			collected[key] = collectedEntry{At: at, Stage: asString(e[bkStage]), Context: asString(e[bkContext]),
 				RulesVersion: asString(e[bkRulesVersion]), ConsentVersion: asString(e[bkConsentVersion])}
 		}
@@ -58,6 +63,9 @@ func readBookkeeping(appMetadata map[string]any) (map[string]collectedEntry, map
 	for key, raw := range asMap(root[bkSkipped]) {
 		e := asMap(raw)
 		if at, ok := parseTime(e[bkAt]); ok {
+			if skipped == nil {
+				skipped = map[string]skippedEntry{}
+			}
 			skipped[key] = skippedEntry{At: at, Context: asString(e[bkContext]), Count: max(1, asInt(e[bkCount])), Never: e[bkNever] == true}
 		}
 	}

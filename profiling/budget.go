@@ -2,6 +2,7 @@ package profiling
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,8 +36,26 @@ type PromptCounter interface {
 // ("2026-W49").
 func BudgetWindows(now time.Time) (day, week string) {
 	now = now.UTC()
-	y, w := now.ISOWeek()
-	return now.Format("2006-01-02"), time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") + "-W" + twoDigits(w)
+	y, m, d := now.Date()
+	if w := lastWindows.Load(); w != nil && w.y == y && w.m == m && w.d == d {
+		return w.day, w.week
+	}
+	wy, w := now.ISOWeek()
+	names := &windowNames{y: y, m: m, d: d, day: now.Format("2006-01-02"),
+		week: time.Date(wy, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") + "-W" + twoDigits(w)}
+	lastWindows.Store(names)
+	return names.day, names.week
+}
+
+// lastWindows are the window names of the last day asked for: every read
+// of a profile asks, and all day long the answer is the same.
+var lastWindows atomic.Pointer[windowNames]
+
+type windowNames struct {
+	y         int
+	m         time.Month
+	d         int
+	day, week string
 }
 
 func twoDigits(n int) string {
@@ -55,22 +74,19 @@ func (p Policy) spent(c PromptCounts) bool {
 // to counts (the prompts already shown in the current windows).
 func (p *Profile) WithPrompts(counts PromptCounts) *Profile {
 	c := *p
-	c.prompts = &counts
+	c.prompts, c.counted = counts, true
 	return &c
 }
 
 // Prompts returns the counts the profile's budget was checked against, and
 // whether it had any.
 func (p *Profile) Prompts() (PromptCounts, bool) {
-	if p.prompts == nil {
-		return PromptCounts{}, false
-	}
-	return *p.prompts, true
+	return p.prompts, p.counted
 }
 
 // overBudget reports whether the budget is spent: then nothing is pending.
 func (p *Profile) overBudget() bool {
-	return p.prompts != nil && p.rules.policy.spent(*p.prompts)
+	return p.counted && p.rules.policy.spent(p.prompts)
 }
 
 // WithPromptCounter makes the Service apply the policy's question budget
@@ -82,7 +98,8 @@ func (s *Service) WithPromptCounter(c PromptCounter) *Service {
 }
 
 // withPrompts applies the budget to p, when there is one and the count is
-// known.
+// known. p is one the Service has just made and shares with no one, so the
+// counts go into it rather than into a copy.
 func (s *Service) withPrompts(ctx context.Context, p *Profile, now time.Time) *Profile {
 	if s.prompts == nil || !s.rules.policy.hasBudget() {
 		return p
@@ -91,7 +108,8 @@ func (s *Service) withPrompts(ctx context.Context, p *Profile, now time.Time) *P
 	if err != nil {
 		return p
 	}
-	return p.WithPrompts(counts)
+	p.prompts, p.counted = counts, true
+	return p
 }
 
 // PromptShown counts one prompt of keys for the question budget (keys

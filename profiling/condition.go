@@ -93,7 +93,16 @@ func compileCondition(src string) (*condition, error) {
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("must be true or false, but its type is %s", ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.CostLimit(conditionCostLimit))
+	// A condition whose worst case the static estimate bounds within the
+	// limit can never reach it, so it runs without a cost tracker (a
+	// tracker per evaluation and a charge per step). The estimate is
+	// unbounded wherever a cost grows with the user's data (comprehensions,
+	// string functions over metadata): those keep the run-time limit.
+	var opts []cel.ProgramOption
+	if est, err := env.EstimateCost(ast, nil); err != nil || est.Max > conditionCostLimit {
+		opts = append(opts, cel.CostLimit(conditionCostLimit))
+	}
+	prg, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -160,9 +169,12 @@ func timeOrEpoch(t time.Time) time.Time {
 	return t
 }
 
+// noEntries is every missing map conditions see: they only read it.
+var noEntries = map[string]any{}
+
 func nonNilMap(m map[string]any) map[string]any {
 	if m == nil {
-		return map[string]any{}
+		return noEntries
 	}
 	return m
 }
@@ -180,8 +192,8 @@ type activation struct {
 	now         any // time.Time
 }
 
-func newActivation(facts *conditionUser, interaction string, now time.Time) *activation {
-	return &activation{facts: facts, user: facts, interaction: interaction, now: now}
+func newActivation(facts *conditionUser, interaction string, now time.Time) activation {
+	return activation{facts: facts, user: facts, interaction: interaction, now: now}
 }
 
 // withContext returns the activation for another interaction context.

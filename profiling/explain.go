@@ -114,7 +114,7 @@ func (p *Profile) Explain(interaction string) ([]Explanation, error) {
 			e.Status = StatusNoStage
 			e.Text = fmt.Sprintf("no stage that lists it holds now (false: %s)", strings.Join(e.FalseStages, ", "))
 		case p.overBudget():
-			c := *p.prompts
+			c := p.prompts
 			e.Status = StatusOverBudget
 			e.Text = fmt.Sprintf("stage %q asks it, but the question budget is spent (%s)", e.Stage, p.rules.policy.budgetText(c))
 		default:

@@ -271,6 +271,9 @@ func (r *Rules) MatchLocale(acceptLanguage string) Locale {
 	if len(r.localeList) == 0 {
 		return DefaultLocale
 	}
+	if acceptLanguage == "" { // most requests: no parse needed
+		return r.localeList[0]
+	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(tags) == 0 {
 		return r.localeList[0]
@@ -288,8 +291,12 @@ func (s *Service) In(loc Locale) *Service {
 	if s == nil {
 		return nil
 	}
+	rules := s.rules.In(loc)
+	if rules == s.rules {
+		return s
+	}
 	c := *s
-	c.rules = s.rules.In(loc)
+	c.rules = rules
 	return &c
 }
 

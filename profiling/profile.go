@@ -40,10 +40,11 @@ type Profile struct {
 	rules   *Rules
 	now     time.Time
 	facts   conditionUser
-	vars    *activation // the conditions' variables, with no interaction context
+	vars    activation // the conditions' variables, with no interaction context
 	index   map[string]int
 	skipped map[string]skippedEntry
-	prompts *PromptCounts // prompts shown in the budget windows; nil: unknown (budget.go)
+	prompts PromptCounts // prompts shown in the budget windows, if known (budget.go)
+	counted bool         // whether prompts is known
 	// holds[i] is whether stage i's condition holds with no interaction
 	// context, evaluated once per profile.
 	holds []bool
@@ -76,6 +77,18 @@ func (p *PendingField) TextMinLength() *int { return p.Field.textBound(&p.Field.
 // TextMaxLength is a TEXT field's maximum length, or nil for another type.
 func (p *PendingField) TextMaxLength() *int { return p.Field.textBound(&p.Field.MaxLength) }
 
+// KeyRef, LabelRef and TypeRef point at a catalogue field's key, label and
+// type, StageRef and ReasonRef at a pending field's stage and reason: the
+// values of the fields, for the GraphQL layer to bind. gqlgen boxes a
+// value it resolves into an interface twice (the result and its field
+// context), which allocates for a string and costs nothing for a pointer.
+
+func (f *Field) KeyRef() *string           { return &f.Key }
+func (f *Field) LabelRef() *string         { return &f.Label }
+func (f *Field) TypeRef() *FieldType       { return &f.Type }
+func (p *PendingField) StageRef() *string  { return &p.Stage }
+func (p *PendingField) ReasonRef() *string { return &p.Reason }
+
 func (f *Field) textBound(n *int) *int {
 	if f.Type != FieldText || *n == 0 {
 		return nil
@@ -98,9 +111,6 @@ func (v *Value) CollectedInStage() *string { return nonEmpty(&v.Stage) }
 // CollectedInContext is the interaction context the answer was collected
 // in, or nil when not recorded.
 func (v *Value) CollectedInContext() *string { return nonEmpty(&v.Context) }
-
-// ID is the user's id.
-func (p *Profile) ID() string { return p.User.ID }
 
 // CurrentStage is Stage, or nil when no stage holds.
 func (p *Profile) CurrentStage() *string { return nonEmpty(&p.Stage) }
@@ -166,7 +176,7 @@ func (r *Rules) Profile(u *User, now time.Time) *Profile {
 	p.vars = newActivation(&p.facts, "", now)
 	p.holds = make([]bool, len(r.stages))
 	for i, s := range r.stages {
-		if p.holds[i] = r.holds(s, p.vars); p.holds[i] {
+		if p.holds[i] = r.holds(s, &p.vars); p.holds[i] {
 			p.Stage = s.Name
 		}
 	}

@@ -404,6 +404,24 @@ func TestConditionRuntimeErrors(t *testing.T) {
 }
 
 // Conditions see the typed user: every declared attribute is readable.
+// Conditions whose static cost estimate fits the limit run without a cost
+// tracker; the default rules' do, so the prompt pays for none.
+func TestBoundedConditionsRunUntracked(t *testing.T) {
+	vars := newActivation(&conditionUser{}, "", testNow)
+	for _, s := range mustDefaultRules(t).stages {
+		if _, det, err := s.cond.program.Eval(&vars); err != nil || (det != nil && det.ActualCost() != nil) {
+			t.Errorf("stage %s: err %v, cost tracked: %v", s.Name, err, det != nil && det.ActualCost() != nil)
+		}
+	}
+	unbounded, err := compileCondition(`user.identities.exists(i, i.is_social)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, det, _ := unbounded.program.Eval(&vars); det == nil || det.ActualCost() == nil {
+		t.Error("a condition whose cost grows with the user's data must keep the run-time limit")
+	}
+}
+
 func TestConditionSeesTheUser(t *testing.T) {
 	conds := []string{
 		`user.user_id == "auth0|ada"`,

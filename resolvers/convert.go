@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/progressive-profiling/bff/graph/model"
 	"github.com/progressive-profiling/bff/profiling"
@@ -65,32 +64,6 @@ func derefAny(v any) any {
 		return nil
 	}
 	return v
-}
-
-func textValue(p *profiling.Profile, key string) *string {
-	if v, ok := p.Value(key); ok && v.Known {
-		if s, ok := v.Value.(string); ok {
-			return &s
-		}
-	}
-	return nil
-}
-
-func boolValue(p *profiling.Profile, key string) *bool {
-	if v, ok := p.Value(key); ok && v.Known {
-		if b, ok := v.Value.(bool); ok {
-			return &b
-		}
-	}
-	return nil
-}
-
-func optionalTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC()
-	return &t
 }
 
 func deref(s *string) string {

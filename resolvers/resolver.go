@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/progressive-profiling/bff/apimodel"
 	"github.com/progressive-profiling/bff/auth"
 	"github.com/progressive-profiling/bff/profiling"
 )
@@ -66,9 +67,9 @@ func StaleRead(ctx context.Context) (age time.Duration, stale bool) {
 	return info.Age, stale
 }
 
-// viewerProfile returns the signed-in user's profile, loading it at most once
-// per request however many fields ask for it.
-func (r *Resolver) viewerProfile(ctx context.Context) (*profiling.Profile, error) {
+// loadViewer returns the signed-in user's profile as the API's Viewer,
+// loading it at most once per request however many fields ask for it.
+func (r *Resolver) loadViewer(ctx context.Context) (*apimodel.Viewer, error) {
 	userID, read, err := viewer(ctx)
 	if err != nil {
 		return nil, err
@@ -79,10 +80,13 @@ func (r *Resolver) viewerProfile(ctx context.Context) (*profiling.Profile, error
 	}
 	memo.once.Do(func() {
 		var info profiling.ReadInfo
-		memo.profile, info, memo.err = r.serviceFor(ctx).Profile(ctx, userID, read)
+		memo.viewer.Profile, info, memo.err = r.serviceFor(ctx).Profile(ctx, userID, read)
 		memo.noteRead(info)
 	})
-	return memo.profile, memo.err
+	if memo.viewer.Profile == nil {
+		return nil, memo.err
+	}
+	return &memo.viewer, nil
 }
 
 // viewer returns the signed-in user's id and what a read of them needs so
@@ -101,13 +105,13 @@ func viewer(ctx context.Context) (string, profiling.Read, error) {
 // requestMemo holds the one profile read a request makes, and whether any
 // answer of the request came from a stale copy (see staleExtension).
 type requestMemo struct {
-	locale  profiling.Locale // set before the resolvers run; "" is the default
-	once    sync.Once
-	profile *profiling.Profile
-	err     error
+	locale profiling.Locale // set before the resolvers run; "" is the default
+	once   sync.Once
+	viewer apimodel.Viewer // the profile read
+	err    error
 
 	mu    sync.Mutex
-	stale *profiling.ReadInfo // the oldest stale read, if any
+	stale profiling.ReadInfo // the oldest stale read, if stale.Stale
 }
 
 func (m *requestMemo) noteRead(info profiling.ReadInfo) {
@@ -116,18 +120,15 @@ func (m *requestMemo) noteRead(info profiling.ReadInfo) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stale == nil || info.Age > m.stale.Age {
-		m.stale = &info
+	if !m.stale.Stale || info.Age > m.stale.Age {
+		m.stale = info
 	}
 }
 
 func (m *requestMemo) staleRead() (profiling.ReadInfo, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stale == nil {
-		return profiling.ReadInfo{}, false
-	}
-	return *m.stale, true
+	return m.stale, m.stale.Stale
 }
 
 type memoKey struct{}

@@ -9,21 +9,22 @@ import (
 	"context"
 	"time"
 
+	"github.com/progressive-profiling/bff/apimodel"
 	"github.com/progressive-profiling/bff/graph"
 	"github.com/progressive-profiling/bff/graph/model"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
 func (r *fieldExplanationResolver) CollectedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
-	return optionalTime(obj.Value.CollectedAt), nil
+	return apimodel.OptionalUTC(obj.Value.CollectedAt), nil
 }
 
 func (r *fieldExplanationResolver) SkippedAt(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
-	return optionalTime(obj.Value.SkippedAt), nil
+	return apimodel.OptionalUTC(obj.Value.SkippedAt), nil
 }
 
 func (r *fieldExplanationResolver) SkippedUntil(ctx context.Context, obj *profiling.Explanation) (*time.Time, error) {
-	return optionalTime(obj.Value.SkippedUntil), nil
+	return apimodel.OptionalUTC(obj.Value.SkippedUntil), nil
 }
 
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]any) (*model.UpdateProfilePayload, error) {
@@ -36,7 +37,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input map[string]a
 	if err != nil {
 		return nil, err
 	}
-	return &model.UpdateProfilePayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
+	return &model.UpdateProfilePayload{Viewer: apimodel.NewViewer(out.Profile), PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipFieldsInput) (*model.SkipFieldsPayload, error) {
@@ -53,7 +54,7 @@ func (r *mutationResolver) SkipFields(ctx context.Context, input model.SkipField
 	if err != nil {
 		return nil, err
 	}
-	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
+	return &model.SkipFieldsPayload{Viewer: apimodel.NewViewer(out.Profile), PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *mutationResolver) RestoreFields(ctx context.Context, input model.RestoreFieldsInput) (*model.SkipFieldsPayload, error) {
@@ -65,7 +66,7 @@ func (r *mutationResolver) RestoreFields(ctx context.Context, input model.Restor
 	if err != nil {
 		return nil, err
 	}
-	return &model.SkipFieldsPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
+	return &model.SkipFieldsPayload{Viewer: apimodel.NewViewer(out.Profile), PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *mutationResolver) PromptShown(ctx context.Context, input model.PromptShownInput) (*model.PromptShownPayload, error) {
@@ -77,11 +78,11 @@ func (r *mutationResolver) PromptShown(ctx context.Context, input model.PromptSh
 	if err != nil {
 		return nil, err
 	}
-	return &model.PromptShownPayload{Viewer: out.Profile, PendingFields: out.Pending, UserErrors: out.Problems}, nil
+	return &model.PromptShownPayload{Viewer: apimodel.NewViewer(out.Profile), PendingFields: out.Pending, UserErrors: out.Problems}, nil
 }
 
 func (r *profileValueResolver) CollectedAt(ctx context.Context, obj *profiling.Value) (*time.Time, error) {
-	return optionalTime(obj.CollectedAt), nil
+	return apimodel.OptionalUTC(obj.CollectedAt), nil
 }
 
 func (r *profileValueResolver) RulesVersion(ctx context.Context, obj *profiling.Value) (*string, error) {
@@ -93,66 +94,34 @@ func (r *profileValueResolver) ConsentVersion(ctx context.Context, obj *profilin
 }
 
 func (r *profileValueResolver) SkippedUntil(ctx context.Context, obj *profiling.Value) (*time.Time, error) {
-	return optionalTime(obj.SkippedUntil), nil
+	return apimodel.OptionalUTC(obj.SkippedUntil), nil
 }
 
-func (r *queryResolver) Viewer(ctx context.Context) (*profiling.Profile, error) {
-	return r.viewerProfile(ctx)
+func (r *queryResolver) Viewer(ctx context.Context) (*apimodel.Viewer, error) {
+	return r.loadViewer(ctx)
 }
 
 func (r *queryResolver) PendingFields(ctx context.Context, context *string, limit *int) ([]profiling.PendingField, error) {
-	profile, err := r.viewerProfile(ctx)
+	v, err := r.loadViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return profile.Pending(deref(context), limit)
+	return v.Pending(deref(context), limit)
 }
 
 func (r *userErrorResolver) Field(ctx context.Context, obj *profiling.FieldError) ([]string, error) {
 	return errorPath(obj), nil
 }
 
-func (r *viewerResolver) CreatedAt(ctx context.Context, obj *profiling.Profile) (*time.Time, error) {
-	return optionalTime(obj.User.CreatedAt), nil
-}
-
-func (r *viewerResolver) LastLogin(ctx context.Context, obj *profiling.Profile) (*time.Time, error) {
-	return optionalTime(obj.User.LastLogin), nil
-}
-
-func (r *viewerResolver) FirstName(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return textValue(obj, "firstName"), nil
-}
-
-func (r *viewerResolver) LastName(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return textValue(obj, "lastName"), nil
-}
-
-func (r *viewerResolver) Company(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return textValue(obj, "company"), nil
-}
-
-func (r *viewerResolver) Title(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return textValue(obj, "title"), nil
-}
-
-func (r *viewerResolver) Phone(ctx context.Context, obj *profiling.Profile) (*string, error) {
-	return textValue(obj, "phone"), nil
-}
-
-func (r *viewerResolver) Subscribed(ctx context.Context, obj *profiling.Profile) (*bool, error) {
-	return boolValue(obj, "subscribed"), nil
-}
-
-func (r *viewerResolver) Field(ctx context.Context, obj *profiling.Profile, key string) (*profiling.Value, error) {
+func (r *viewerResolver) Field(ctx context.Context, obj *apimodel.Viewer, key string) (*profiling.Value, error) {
 	return obj.ValueOf(key)
 }
 
-func (r *viewerResolver) PendingFields(ctx context.Context, obj *profiling.Profile, context *string, limit *int) ([]profiling.PendingField, error) {
+func (r *viewerResolver) PendingFields(ctx context.Context, obj *apimodel.Viewer, context *string, limit *int) ([]profiling.PendingField, error) {
 	return obj.Pending(deref(context), limit)
 }
 
-func (r *viewerResolver) Explain(ctx context.Context, obj *profiling.Profile, context *string) ([]profiling.Explanation, error) {
+func (r *viewerResolver) Explain(ctx context.Context, obj *apimodel.Viewer, context *string) ([]profiling.Explanation, error) {
 	return obj.Explain(deref(context))
 }
 

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
@@ -10,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/felixge/httpsnoop"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
@@ -101,16 +101,17 @@ func Middleware(next http.Handler, o HTTPOptions) http.Handler {
 	if o.Metrics != nil {
 		o.Metrics.MustRegister(m.duration)
 	}
-	access := requestID(accessLog(next, o, m))
+	h := &httpHandler{next: next, o: o, m: m}
 	if !o.Tracing.Enabled {
 		// No span to record: only carry the caller's trace context on, so
 		// it still reaches Auth0, without otelhttp's per-request work.
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := o.Tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-			access.ServeHTTP(w, r.WithContext(ctx))
-		})
+		h.propagate = o.Tracing.Propagator
+		for _, f := range o.Tracing.Propagator.Fields() {
+			h.propagated = append(h.propagated, http.CanonicalHeaderKey(f))
+		}
+		return h
 	}
-	return otelhttp.NewHandler(access, "http.server",
+	return otelhttp.NewHandler(h, "http.server",
 		otelhttp.WithTracerProvider(o.Tracing.Provider),
 		otelhttp.WithPropagators(o.Tracing.Propagator),
 		otelhttp.WithMeterProvider(o.Tracing.meters),
@@ -192,61 +193,107 @@ func outcome(status int, codes []string) string {
 	return result
 }
 
-func accessLog(next http.Handler, o HTTPOptions, m *httpMetrics) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ctx, info := withRequestInfo(r.Context())
-		span := trace.SpanFromContext(ctx)
-		span.SetAttributes(attribute.String("bff.request_id", RequestIDFrom(ctx)))
-		status := 0
-		w = httpsnoop.Wrap(w, httpsnoop.Hooks{
-			WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
-				return func(code int) {
-					if status == 0 {
-						status = code
-					}
-					next(code)
-				}
-			},
-			Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
-				return func(b []byte) (int, error) {
-					if status == 0 {
-						status = http.StatusOK
-					}
-					return next(b)
-				}
-			},
-		})
-		next.ServeHTTP(w, r.WithContext(ctx))
-		if status == 0 {
-			status = http.StatusOK
-		}
-		elapsed := time.Since(start)
-		operation, opType, userID, codes := info.snapshot()
-		attrs := []slog.Attr{
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		}
-		if r.URL.Path == o.GraphQLPath {
-			label := m.names.label(operation)
-			result := outcome(status, codes)
-			m.duration.WithLabelValues(label, result).Observe(elapsed.Seconds())
-			attrs = append(attrs, slog.String("operation", label), slog.String("outcome", result))
-			if opType != "" {
-				attrs = append(attrs, slog.String("operation_type", opType))
-			}
-			if operation != "" {
-				span.SetAttributes(attribute.String("graphql.operation.name", label), attribute.String("graphql.operation.type", opType))
-			}
-		}
-		if userID != "" && o.UserID == UserIDHash {
-			attrs = append(attrs, slog.String("user", HashUserID(userID)))
-		}
-		o.Log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
-	})
+// httpHandler is Middleware's own part, around the service's handler: the
+// request id, the request's info for the layers below (one context value,
+// one copy of the request), and after the response the access log line and
+// the latency histogram.
+type httpHandler struct {
+	next http.Handler
+	o    HTTPOptions
+	m    *httpMetrics
+	// With tracing off, propagate extracts the caller's trace context
+	// (otelhttp does it otherwise) from requests that carry any of the
+	// canonical header names in propagated: a propagator reads the fields
+	// it writes, so a request without them has none.
+	propagate  propagation.TextMapPropagator
+	propagated []string
 }
+
+func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	if h.propagate != nil && hasAny(r.Header, h.propagated) {
+		ctx = h.propagate.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	info := &requestInfo{id: requestIDOf(r.Header)}
+	w.Header().Set(RequestIDHeader, info.id)
+	ctx = context.WithValue(ctx, requestInfoKey{}, info)
+	span := trace.SpanFromContext(ctx)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("bff.request_id", info.id))
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	h.next.ServeHTTP(rec, r.WithContext(ctx))
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	elapsed := time.Since(start)
+	operation, opType, userID, codes := info.snapshot()
+	var label, result string
+	graphQL := r.URL.Path == h.o.GraphQLPath
+	if graphQL {
+		label = h.m.names.label(operation)
+		result = outcome(status, codes)
+		h.m.duration.WithLabelValues(label, result).Observe(elapsed.Seconds())
+		if operation != "" && span.IsRecording() {
+			span.SetAttributes(attribute.String("graphql.operation.name", label), attribute.String("graphql.operation.type", opType))
+		}
+	}
+	if !h.o.Log.Enabled(ctx, slog.LevelInfo) {
+		return // no line to build
+	}
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs,
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+	)
+	if graphQL {
+		attrs = append(attrs, slog.String("operation", label), slog.String("outcome", result))
+		if opType != "" {
+			attrs = append(attrs, slog.String("operation_type", opType))
+		}
+	}
+	if userID != "" && h.o.UserID == UserIDHash {
+		attrs = append(attrs, slog.String("user", HashUserID(userID)))
+	}
+	h.o.Log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+}
+
+func hasAny(h http.Header, canonicalNames []string) bool {
+	for _, name := range canonicalNames {
+		if len(h[name]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// statusRecorder notes the response's status for the access log: the first
+// one written, 200 with the first byte of a body. http.ResponseController
+// reaches the writer beneath through Unwrap.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // HashUserID is how the access log names a user in UserIDHash mode.
 func HashUserID(id string) string {

@@ -5,10 +5,12 @@ import (
 	"sync"
 )
 
-// requestInfo is what the layers below the HTTP middleware learn about a
-// request and the access log and histogram report: the GraphQL operation,
-// the error codes of its answer and the user.
+// requestInfo is the request's id and what the layers below the HTTP
+// middleware learn about the request, which the access log and histogram
+// report: the GraphQL operation, the error codes of its answer and the user.
 type requestInfo struct {
+	id string // set before the request goes on; read-only after
+
 	mu        sync.Mutex
 	operation string // "" until the GraphQL layer names it; "anonymous" for an unnamed one
 	opType    string // query, mutation, subscription
@@ -17,11 +19,6 @@ type requestInfo struct {
 }
 
 type requestInfoKey struct{}
-
-func withRequestInfo(ctx context.Context) (context.Context, *requestInfo) {
-	info := &requestInfo{}
-	return context.WithValue(ctx, requestInfoKey{}, info), info
-}
 
 func infoFrom(ctx context.Context) *requestInfo {
 	info, _ := ctx.Value(requestInfoKey{}).(*requestInfo)

@@ -12,17 +12,17 @@ const RequestIDHeader = "X-Request-Id"
 // MaxRequestIDLen bounds an incoming request id; a longer one is replaced.
 const MaxRequestIDLen = 128
 
-type requestIDKey struct{}
-
 // RequestIDFrom returns the request's id, "" outside a request.
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if info := infoFrom(ctx); info != nil {
+		return info.id
+	}
+	return ""
 }
 
-// WithRequestID returns ctx carrying id.
+// WithRequestID returns ctx carrying id, as Middleware's requests do.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return context.WithValue(ctx, requestInfoKey{}, &requestInfo{id: id})
 }
 
 // ValidRequestID reports whether a client's X-Request-Id may be kept: 1 to
@@ -48,15 +48,10 @@ func ValidRequestID(id string) bool {
 // NewRequestID returns a fresh random id (26 characters, 130 bits).
 func NewRequestID() string { return rand.Text() }
 
-// requestID keeps a valid incoming X-Request-Id or makes one, puts it in
-// the context and echoes it in the response.
-func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if len(r.Header.Values(RequestIDHeader)) != 1 || !ValidRequestID(id) {
-			id = NewRequestID()
-		}
-		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
-	})
+// requestIDOf keeps a request's one valid X-Request-Id or makes one.
+func requestIDOf(h http.Header) string {
+	if ids := h[RequestIDHeader]; len(ids) == 1 && ValidRequestID(ids[0]) {
+		return ids[0]
+	}
+	return NewRequestID()
 }

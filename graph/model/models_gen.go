@@ -3,6 +3,7 @@
 package model
 
 import (
+	"github.com/progressive-profiling/bff/apimodel"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
@@ -33,7 +34,7 @@ type PromptShownInput struct {
 // The result of promptShown.
 type PromptShownPayload struct {
 	// The viewer.
-	Viewer *profiling.Profile `json:"viewer,omitempty"`
+	Viewer *apimodel.Viewer `json:"viewer,omitempty"`
 	// What to ask next in the input's context, with this prompt counted.
 	PendingFields []profiling.PendingField `json:"pendingFields"`
 	// Every problem with the input; empty when the prompt was counted.
@@ -65,7 +66,7 @@ type SkipFieldsInput struct {
 // The result of skipFields.
 type SkipFieldsPayload struct {
 	// The viewer after the change.
-	Viewer *profiling.Profile `json:"viewer,omitempty"`
+	Viewer *apimodel.Viewer `json:"viewer,omitempty"`
 	// What to ask next, in the input's context.
 	PendingFields []profiling.PendingField `json:"pendingFields"`
 	// Every problem with the input; empty when the skip was recorded.
@@ -75,7 +76,7 @@ type SkipFieldsPayload struct {
 // The result of updateProfile.
 type UpdateProfilePayload struct {
 	// The viewer after the change (unchanged when there are userErrors).
-	Viewer *profiling.Profile `json:"viewer,omitempty"`
+	Viewer *apimodel.Viewer `json:"viewer,omitempty"`
 	// What to ask next, in the input's context.
 	PendingFields []profiling.PendingField `json:"pendingFields"`
 	// Every problem with the input; empty when the answers were saved.
