@@ -30,10 +30,14 @@ type benchService struct {
 	emu     *auth0emu.Server
 }
 
-func newBenchService(tb testing.TB) *benchService {
+func newBenchService(tb testing.TB, extraEnv ...string) *benchService {
 	tb.Helper()
 	emu, _, env := testTenant(tb)
 	env["LOG_LEVEL"] = "error"
+	for _, kv := range extraEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
 	c, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		tb.Fatal(err)
@@ -171,6 +175,43 @@ func BenchmarkRequest(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkColdRequest is the prompt on a cold cache: every request is of
+// another user (auth0emu.SeedLoadUsers) whose entry has expired (CACHE_TTL
+// 1ms, never kept stale), so it misses and reads the user from the
+// emulator's Management API, whose own work runs in this process too (its
+// stacks in a profile are under auth0emu). Tokens are verified once in the
+// warm-up, as scripts/load's cold phase does.
+func BenchmarkColdRequest(b *testing.B) {
+	const users = 256
+	s := newBenchService(b, "CACHE_TTL=1ms", "CACHE_STALE_MAX=0")
+	if err := s.emu.SeedLoadUsers(users); err != nil {
+		b.Fatal(err)
+	}
+	reqs := make([]*request, users)
+	for i := range reqs {
+		tok, err := s.emu.IssueAccessToken(auth0emu.LoadUserID(i + 1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs[i] = newRequest(b, tok, promptQuery, nil)
+		s.mustServe(b, reqs[i])
+	}
+	reads := s.emu.Count(auth0emu.RouteGetUser)
+	b.ReportAllocs()
+	n := 0
+	w := &discard{h: http.Header{}}
+	for b.Loop() {
+		s.serve(reqs[n%users], w)
+		n++
+	}
+	if w.status != http.StatusOK || strings.Contains(w.body.String(), `"errors"`) {
+		b.Fatalf("status %d: %s", w.status, w.body.String())
+	}
+	if got := s.emu.Count(auth0emu.RouteGetUser) - reads; got < n*9/10 {
+		b.Fatalf("%d Auth0 reads for %d requests: the cache answered, this is not the cold path", got, n)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/time/rate"
 )
 
@@ -246,15 +247,45 @@ func (l *failureLog) failed(ctx context.Context, route string, status int, code 
 // template, with Auth0's status and rate-limit headers as attributes. It
 // records no header or body: never the Management API token or the client
 // secret of a token request.
+//
+// With tracing off (tp a no-op provider) no span can be recorded, and
+// otelhttp would only build attributes and metric options nobody reads (18
+// of a read's 355 allocations, 3.5 of its 25 KB); then the transport only
+// passes the caller's trace context on (prop), so a trace a client or an
+// ingress started still reaches Auth0 whole.
 func TracedTransport(base http.RoundTripper, tp trace.TracerProvider, prop propagation.TextMapPropagator) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if _, off := tp.(tracenoop.TracerProvider); off {
+		return propagating{base: base, prop: prop}
 	}
 	return otelhttp.NewTransport(rateLimitAttrs{base},
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithPropagators(prop),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "auth0 " + routeOf(r) }),
 	)
+}
+
+// propagating injects the request context's trace context (traceparent,
+// tracestate, baggage) into a copy of the request, as otelhttp does.
+type propagating struct {
+	base http.RoundTripper
+	prop propagation.TextMapPropagator
+}
+
+func (t propagating) RoundTrip(req *http.Request) (*http.Response, error) {
+	carrier := propagation.HeaderCarrier{}
+	t.prop.Inject(req.Context(), carrier)
+	if len(carrier) == 0 {
+		return t.base.RoundTrip(req)
+	}
+	// A RoundTripper must not change the caller's request.
+	out := req.Clone(req.Context())
+	for k, v := range carrier {
+		out.Header[k] = v
+	}
+	return t.base.RoundTrip(out)
 }
 
 type rateLimitAttrs struct{ base http.RoundTripper }

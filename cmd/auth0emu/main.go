@@ -21,7 +21,9 @@
 // allow-lists for Universal Login (/authorize, /v2/logout) and CORS; by
 // default they admit the React dev servers on ports 5173 and 3000. See
 // package auth0emu for the endpoints and the /emulator admin
-// routes (key rotation, faults, users, tokens).
+// routes (key rotation, faults, users, tokens). -seed-users N adds N
+// load-test users (load-1@example.com ..., auth0emu.LoadUserID) for load
+// tests in which every request reads another user.
 package main
 
 import (
@@ -77,6 +79,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	burst := flags.Int("burst", 0, fmt.Sprintf("Management API token-bucket size (default: the preset's, %d with a number)", auth0emu.DefaultRateBurst))
 	ttl := flags.Duration("token-ttl", auth0emu.DefaultTokenTTL, "lifetime of issued tokens")
 	seed := flags.Bool("seed", true, "create the dev-mode seed users")
+	loadUsers := flags.Int("seed-users", 0, fmt.Sprintf("also create this many load-test users (at most %d): %s, %s, ... "+
+		"with ids %s, %s, ..., each shaped like returning@example.com, for scripts/load's cold-cache phase",
+		auth0emu.MaxLoadUsers, auth0emu.LoadUserEmail(1), auth0emu.LoadUserEmail(2), auth0emu.LoadUserID(1), auth0emu.LoadUserID(2)))
 	keyFile := flags.String("key-file", "", "PEM file of the signing key, created on first use, so tokens stay valid across restarts (default: a new key each start)")
 	quiet := flags.Bool("quiet", false, "do not log each request")
 	webOrigins := flags.String("web-origins", strings.Join(auth0emu.DevWebOrigins, ","),
@@ -109,6 +114,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if preset == "" && *burst == 0 {
 		*burst = auth0emu.DefaultRateBurst
+	}
+	if *loadUsers < 0 || *loadUsers > auth0emu.MaxLoadUsers {
+		return fmt.Errorf("-seed-users must be from 0 to %d, got %d", auth0emu.MaxLoadUsers, *loadUsers)
 	}
 	if *ttl <= 0 {
 		return fmt.Errorf("-token-ttl must be positive, got %s", *ttl)
@@ -151,14 +159,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("seeding users: %w", err)
 		}
 	}
-	printUsage(stdout, emu, *seed)
+	if err := emu.SeedLoadUsers(*loadUsers); err != nil {
+		return fmt.Errorf("seeding load-test users: %w", err)
+	}
+	printUsage(stdout, emu, *seed, *loadUsers)
 
 	<-ctx.Done()
 	logger.Printf("auth0emu: shutting down")
 	return emu.Close()
 }
 
-func printUsage(w io.Writer, emu *auth0emu.Server, seeded bool) {
+func printUsage(w io.Writer, emu *auth0emu.Server, seeded bool, loadUsers int) {
 	c := emu.Config()
 	fmt.Fprintf(w, "Auth0 emulator listening on %s\n", emu.URL())
 	fmt.Fprintf(w, "  issuer:              %s\n", emu.Issuer())
@@ -178,6 +189,10 @@ func printUsage(w io.Writer, emu *auth0emu.Server, seeded bool) {
 			fmt.Fprintf(w, "  %-24s %s\n", u.Email, u.ID)
 		}
 		fmt.Fprintf(w, "\nLog a user in (counts as a login) and keep the access token:\n  %s\n", tokenCommand(emu, "new@example.com"))
+	}
+	if loadUsers > 0 {
+		fmt.Fprintf(w, "\n%d load-test users (password %q): %s ... %s, ids %s ... %s\n", loadUsers, auth0emu.SeedPassword,
+			auth0emu.LoadUserEmail(1), auth0emu.LoadUserEmail(loadUsers), auth0emu.LoadUserID(1), auth0emu.LoadUserID(loadUsers))
 	}
 	fmt.Fprintf(w, "\nAdmin routes (HTTP Basic with the client id and secret), e.g. rotate the signing key:\n")
 	fmt.Fprintf(w, "  curl -s -u '%s:%s' -X POST %s/emulator/keys/rotate\n", c.ClientID, c.ClientSecret, emu.URL())

@@ -263,3 +263,45 @@ func TestUniversalLoginAllowListFlags(t *testing.T) {
 		t.Errorf("unlisted dev callback: %d, want the error page", got)
 	}
 }
+
+// -seed-users creates the load-test users, names them in the banner, and is
+// bounded.
+func TestSeedUsersFlag(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncbuf.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet", "-seed-users", "3"}, env(nil), &out, &errOut)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "emulator/keys/rotate") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	base := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String())
+	if base == nil {
+		t.Fatalf("no banner: %q %q", out.String(), errOut.String())
+	}
+	// A load-test user logs in like the seed users.
+	resp, err := http.PostForm(base[1]+"/oauth/token", url.Values{
+		"grant_type": {"password"}, "username": {"load-3@example.com"}, "password": {"Passw0rd!"}, "client_id": {"dev-client"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v %s", err, errOut.String())
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("load-3 login: %d", resp.StatusCode)
+	}
+	if want := "3 load-test users"; !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "auth0|10ad00000000000000000003") {
+		t.Errorf("banner lacks %q and the last id:\n%s", want, out.String())
+	}
+	for _, n := range []string{"-1", "100001"} {
+		if err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-seed-users", n}, env(nil), &out, &errOut); err == nil {
+			t.Errorf("-seed-users %s accepted", n)
+		}
+	}
+}

@@ -155,6 +155,9 @@ func (s *Server) adminAction(method, action string, body []byte) response {
 		return jsonResponse(http.StatusOK, map[string]any{"cleared": true})
 	case method == http.MethodGet && action == "counts":
 		return jsonResponse(http.StatusOK, s.Counts())
+	case method == http.MethodGet && action == "connections":
+		// Monotonic, never reset: a load test reads it before and after.
+		return jsonResponse(http.StatusOK, map[string]int64{"connections": s.Connections()})
 	case method == http.MethodPost && action == "counts/reset":
 		s.ResetCounters()
 		return jsonResponse(http.StatusOK, map[string]any{"reset": true})

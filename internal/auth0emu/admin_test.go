@@ -91,6 +91,11 @@ func TestAdminRoutes(t *testing.T) {
 	if s.Count(RouteGetUser) != 0 {
 		t.Errorf("counts not reset")
 	}
+	var conns struct{ Connections int64 }
+	if err := json.Unmarshal(do(t, http.MethodGet, s.URL()+"/emulator/connections", h, "").body, &conns); err != nil ||
+		conns.Connections < 1 || conns.Connections > s.Connections() {
+		t.Errorf("connections %+v %v, Connections() %d", conns, err, s.Connections())
+	}
 	if r := do(t, http.MethodPost, s.URL()+"/emulator/nothing", h, ""); r.status != http.StatusNotFound {
 		t.Errorf("unknown admin route: %d", r.status)
 	}

@@ -164,6 +164,10 @@
 // profileData (only linked secondary identities, NewUser.LinkedIdentities,
 // have one), and a GitHub identity's user_id is a JSON number.
 //
+// SeedLoadUsers adds n more (LoadUsersAt: LoadUserID(1) ... LoadUserID(n),
+// load-1@example.com ..., each shaped like the returning user) for load
+// tests in which every read is of another user.
+//
 // # Observation and faults
 //
 // Count, Patches and ResetCounters let tests read how often each Route was
@@ -184,6 +188,7 @@
 //	                               "malformed_json": false, "times": 0}
 //	POST /emulator/faults/clear   clear every fault, release hung requests
 //	GET  /emulator/counts         requests per route;  POST /emulator/counts/reset
+//	GET  /emulator/connections    {"connections": N}: TCP connections clients opened since start (Listen only)
 //
 // # Known differences from Auth0
 //

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/http"
 	"slices"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 type signingKey struct {
@@ -159,26 +161,64 @@ func (s *Server) sign(claims jwt.MapClaims) (string, error) {
 var errUnknownKey = errors.New("unknown signing key")
 
 // verify checks an RS256 token signed by a served key, issued by issuer
-// (Issuer or UserIssuer) for audience, unexpired.
+// (Issuer or UserIssuer) for audience, unexpired. A token whose signature
+// verified before, with a key still served, has only its claims checked
+// again (see verifiedTokens); the answer is the same either way.
 func (s *Server) verify(raw, issuer, audience string) (jwt.MapClaims, error) {
-	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if pub := s.servedKey(kid); pub != nil {
-			return pub, nil
-		}
-		return nil, errUnknownKey
-	},
+	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{"RS256"}),
 		jwt.WithIssuer(issuer),
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(s.cfg.Now),
-	)
+	}
+	if v, ok := s.verified.Get(raw); ok && s.servedKey(v.kid) == v.key {
+		// As ParseWithClaims words a failed claims check.
+		if err := jwt.NewValidator(opts...).Validate(v.claims); err != nil {
+			return nil, fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, err)
+		}
+		return maps.Clone(v.claims), nil
+	}
+	claims := jwt.MapClaims{}
+	var kid string
+	var key *rsa.PublicKey
+	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		kid, _ = t.Header["kid"].(string)
+		if key = s.servedKey(kid); key != nil {
+			return key, nil
+		}
+		return nil, errUnknownKey
+	}, opts...)
 	if err != nil {
 		return nil, err
 	}
+	s.verified.Add(raw, verifiedToken{kid: kid, key: key, claims: maps.Clone(claims)})
 	return claims, nil
+}
+
+// verifiedTokens remembers, by the whole token, the signatures verify has
+// checked: a Management API client presents one token on every call, and
+// its RSA verification was half the CPU of serving a user read, which a
+// load test of the service would otherwise spend on the emulator. Only the
+// signature is taken as known: the claims (expiry on the emulator's clock,
+// issuer, audience) are checked on every use, and a retired key's tokens
+// stop verifying at once.
+type verifiedToken struct {
+	kid    string
+	key    *rsa.PublicKey // the served key that verified it
+	claims jwt.MapClaims  // never handed out; verify returns copies
+}
+
+// verifiedTokenCount bounds verifiedTokens: a few clients' tokens, and a
+// load test's users'.
+const verifiedTokenCount = 4096
+
+func newVerifiedTokens() *lru.Cache[string, verifiedToken] {
+	c, err := lru.New[string, verifiedToken](verifiedTokenCount)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return c
 }
 
 func bearerToken(r *http.Request) (string, bool) {

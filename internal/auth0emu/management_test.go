@@ -38,6 +38,27 @@ func TestManagementAPIAuthentication(t *testing.T) {
 	}
 }
 
+// A token that verified once is still checked on every use: it expires on
+// the emulator's clock, and it is no token for another audience.
+func TestVerifiedTokenIsCheckedAgain(t *testing.T) {
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := start(t, Config{Now: clock.Now, TokenTTL: time.Hour})
+	tok := managementToken(t, s, "")
+	for range 2 {
+		if r := do(t, http.MethodGet, userURL(s, SeedNewUserID), bearer(tok), ""); r.status != http.StatusOK {
+			t.Fatalf("fresh token: %d %s", r.status, r.body)
+		}
+	}
+	if r := do(t, http.MethodGet, s.URL()+"/userinfo", bearer(tok), ""); r.status != http.StatusUnauthorized {
+		t.Errorf("a Management API token at /userinfo: %d", r.status)
+	}
+	clock.Add(time.Hour + time.Second)
+	body := wantAPIError(t, do(t, http.MethodGet, userURL(s, SeedNewUserID), bearer(tok), ""), http.StatusUnauthorized, "")
+	if body["message"] != "Expired token received for JSON Web Token validation" {
+		t.Errorf("expired token: %v", body)
+	}
+}
+
 func TestManagementAPIScopes(t *testing.T) {
 	s := start(t, Config{})
 	readOnly := managementToken(t, s, "read:users")

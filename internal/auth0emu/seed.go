@@ -2,6 +2,7 @@ package auth0emu
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/progressive-profiling/bff/profiling"
@@ -151,4 +152,45 @@ func (s *Server) Seed() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MaxLoadUsers bounds SeedLoadUsers: each user is a few kilobytes of memory.
+const MaxLoadUsers = 100_000
+
+// LoadUserID is the id of load-test user i (1-based): "auth0|10ad" and i
+// in 20 decimal digits, 24 hex digits in all as Auth0's database ids.
+func LoadUserID(i int) string { return fmt.Sprintf("auth0|10ad%020d", i) }
+
+// LoadUserEmail is the email of load-test user i (1-based).
+func LoadUserEmail(i int) string { return fmt.Sprintf("load-%d@example.com", i) }
+
+// LoadUsersAt returns n load-test users, LoadUserID(1) to LoadUserID(n), each
+// shaped like the returning seed user (names answered in user_metadata, the
+// service's bookkeeping and roles in app_metadata, three logins), so that
+// reading one costs what reading a typical engaged user costs. Password
+// SeedPassword.
+func LoadUsersAt(now time.Time, n int) []NewUser {
+	returning := SeedUsersAt(now)[2]
+	out := make([]NewUser, n)
+	for i := range out {
+		u := returning
+		u.ID, u.Email = LoadUserID(i+1), LoadUserEmail(i+1)
+		out[i] = u // CreateUser copies the metadata maps, so they may be shared here
+	}
+	return out
+}
+
+// SeedLoadUsers creates LoadUsersAt(Config.Now(), n), for load tests that
+// need many distinct users (every read a cache miss). n is at most
+// MaxLoadUsers.
+func (s *Server) SeedLoadUsers(n int) error {
+	if n < 0 || n > MaxLoadUsers {
+		return fmt.Errorf("auth0emu: %d load users; choose 0 to %d", n, MaxLoadUsers)
+	}
+	for _, u := range LoadUsersAt(s.now(), n) {
+		if _, err := s.CreateUser(u); err != nil {
+			return fmt.Errorf("auth0emu: load user %s: %w", u.ID, err)
+		}
+	}
+	return nil
 }

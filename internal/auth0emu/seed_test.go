@@ -130,3 +130,41 @@ func TestCreateUserGoAPIErrors(t *testing.T) {
 		t.Errorf("a linked identity without user_id was accepted")
 	}
 }
+
+// Load-test users are distinct users shaped like the returning one, readable
+// through the Management API like any other; the count is bounded.
+func TestSeedLoadUsers(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	s := start(t, Config{Now: func() time.Time { return now }})
+	if err := s.SeedLoadUsers(3); err != nil {
+		t.Fatal(err)
+	}
+	ret, _ := s.User(SeedReturningUserID)
+	for i := 1; i <= 3; i++ {
+		u, ok := s.User(LoadUserID(i))
+		if !ok {
+			t.Fatalf("no load user %d", i)
+		}
+		if u["email"] != LoadUserEmail(i) || !reflect.DeepEqual(u["user_metadata"], ret["user_metadata"]) ||
+			!reflect.DeepEqual(u["app_metadata"], ret["app_metadata"]) || u["logins_count"] != ret["logins_count"] {
+			t.Errorf("load user %d: %v", i, u)
+		}
+	}
+	if _, ok := s.User(LoadUserID(4)); ok {
+		t.Errorf("a fourth load user exists")
+	}
+	if id := LoadUserID(1); id != "auth0|10ad00000000000000000001" {
+		t.Errorf("LoadUserID(1) = %q, want Auth0's form of 24 hex digits", id)
+	}
+	tok := bearer(managementToken(t, s, ""))
+	if r := do(t, http.MethodGet, userURL(s, LoadUserID(2)), tok, ""); r.status != http.StatusOK || r.json(t)["user_id"] != LoadUserID(2) {
+		t.Errorf("GET load user: %d %s", r.status, r.body)
+	}
+	// The same users again collide; too many are refused before any is made.
+	if err := s.SeedLoadUsers(1); err == nil {
+		t.Errorf("seeding load user 1 twice succeeded")
+	}
+	if err := s.SeedLoadUsers(MaxLoadUsers + 1); err == nil {
+		t.Errorf("more than MaxLoadUsers accepted")
+	}
+}

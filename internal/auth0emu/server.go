@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 )
 
@@ -154,6 +155,8 @@ type Server struct {
 	keyMu sync.RWMutex
 	keys  []*signingKey // served keys; the last one signs
 
+	verified *lru.Cache[string, verifiedToken] // see verify
+
 	mu     sync.Mutex // guards users and emails
 	users  map[string]*userRecord
 	emails map[string]string // connection + "\x00" + email → user id
@@ -251,6 +254,8 @@ func New(cfg Config) (*Server, error) {
 		release: make(chan struct{}),
 		closed:  make(chan struct{}),
 		auth:    newAuthState(),
+
+		verified: newVerifiedTokens(),
 	}
 	limit := rate.Limit(cfg.RateLimit)
 	if cfg.RateLimit < 0 {
