@@ -192,6 +192,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	apiClient := *httpClient
 	apiClient.Transport = &budgetWatch{base: httpClient.Transport, store: s}
+	if apiClient.Timeout >= cfg.Timeout {
+		// Every call's context ends at Config.Timeout, which bounds each
+		// request with its retries; a client Timeout no shorter only added
+		// a timer and a body wrapper to every request (4% of a read's
+		// instructions). The token fetch keeps it: it ignores contexts.
+		apiClient.Timeout = 0
+	}
 	// The token source keeps this context for its whole life and fetches
 	// tokens with the *http.Client it carries (golang.org/x/oauth2's
 	// HTTPClient key); oauth2.Transport gives the fetch no request context,
