@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -173,7 +174,11 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, tracing *teleme
 	// One registry per service instance: what /metrics shows, and what
 	// tests read off a running server.
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(
+		// Goroutines started (go_sched_goroutines_created_goroutines_total):
+		// scripts/load reports them per request.
+		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/goroutines-created:goroutines$`)}),
+	), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = registry
 
 	store, err := auth0store.New(ctx, auth0store.Config{
