@@ -14,11 +14,12 @@
 // # Why a read sees every earlier write (the fence)
 //
 // Redis queues a key's invalidation while it executes the write and sends
-// it in the same pass of its event loop as the writer's reply, before it
-// reads another command. So by the time a writer has its reply, the
-// invalidation has left Redis for every tracking connection; every writer
-// in this service also makes at least one more Redis call (unlocking the
-// user, reading the prompt counts) before it answers its client. A read
+// it in the same pass of its event loop as the writer's reply (BCAST
+// invalidations go out just before pending replies), before it reads
+// another command. So by the time a writer has its reply, the invalidation
+// has left Redis for every tracking connection; a user's write in this
+// service is moreover followed by more Redis calls (reading the prompt
+// counts, unlocking the user) before its client is answered. A read
 // here first drains whatever the tracking connection has received, with one
 // non-blocking read system call (no round trip), and applies it before it
 // looks at memory. A write acknowledged to a client before that client's
