@@ -126,10 +126,11 @@ type held struct {
 // cannot be tracked.
 var ErrUnsupported = errors.New("nearcache: unsupported")
 
-// Open connects the tracking connection to the Redis rdb talks to and
-// starts watching it until ctx ends or Close. Its error says why this
-// Redis cannot be held near (not a standalone client, TLS, a server without
-// CLIENT TRACKING, or no answer); callers then read Redis directly.
+// Open connects the tracking connection to the Redis rdb talks to (ctx
+// bounds that first connection) and watches it until Close. Its error says
+// why this Redis cannot be held near (not a standalone client, Sentinel,
+// TLS, a server without CLIENT TRACKING, or no answer); callers then read
+// Redis directly.
 func Open(ctx context.Context, rdb redis.UniversalClient, cfg Config) (*Cache, error) {
 	cfg = cfg.withDefaults()
 	client, ok := rdb.(*redis.Client)
@@ -138,6 +139,8 @@ func Open(ctx context.Context, rdb redis.UniversalClient, cfg Config) (*Cache, e
 	}
 	opt := client.Options()
 	switch {
+	case opt.Addr == "FailoverClient": // go-redis's Sentinel client: the master moves
+		return nil, fmt.Errorf("%w: a Redis found through Sentinel", ErrUnsupported)
 	case opt.TLSConfig != nil:
 		return nil, fmt.Errorf("%w: Redis over TLS", ErrUnsupported)
 	case opt.CredentialsProvider != nil || opt.CredentialsProviderContext != nil || opt.StreamingCredentialsProvider != nil:

@@ -301,7 +301,9 @@ func TestOpenSaysWhatCannotBeHeld(t *testing.T) {
 	defer embedded.Close()
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": mr.Addr()}})
 	defer ring.Close()
-	for name, rdb := range map[string]redis.UniversalClient{"miniredis": embedded, "ring": ring} {
+	sentinel := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: []string{mr.Addr()}})
+	defer sentinel.Close()
+	for name, rdb := range map[string]redis.UniversalClient{"miniredis": embedded, "ring": ring, "sentinel": sentinel} {
 		if _, err := nearcache.Open(context.Background(), rdb, nearcache.Config{Prefixes: []string{prefix}}); !errors.Is(err, nearcache.ErrUnsupported) {
 			t.Errorf("%s: Open error %v, want ErrUnsupported", name, err)
 		}
