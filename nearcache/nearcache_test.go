@@ -318,3 +318,35 @@ func TestOpenSaysWhatCannotBeHeld(t *testing.T) {
 		t.Fatalf("a nil cache made %d loads for 2 reads", calls)
 	}
 }
+
+// A Redis that needs a password: the tracking connection authenticates in
+// its HELLO, as the client does, and a wrong password is Open's error.
+func TestTrackingAuthenticatesLikeTheClient(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	if err := admin.ConfigSet(ctx, "requirepass", "s3cret").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "s3cret"})
+	defer rdb.Close()
+	c, err := nearcache.Open(ctx, rdb, nearcache.Config{Prefixes: []string{prefix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l := &loader{rdb: rdb}
+	rdb.Set(ctx, prefix+"k", "1", 0)
+	mustGet(t, c, l, prefix+"k")
+	rdb.Set(ctx, prefix+"k", "2", 0)
+	if v := mustGet(t, c, l, prefix+"k"); string(v.Bytes) != "2" {
+		t.Fatalf("read %q after the write", v.Bytes)
+	}
+
+	wrong := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "nope"})
+	defer wrong.Close()
+	if _, err := nearcache.Open(ctx, wrong, nearcache.Config{Prefixes: []string{prefix}}); !errors.Is(err, nearcache.ErrUnsupported) {
+		t.Fatalf("Open with a wrong password: %v, want ErrUnsupported", err)
+	}
+}
