@@ -272,8 +272,17 @@ func (t *tracker) heartbeat(conn net.Conn, stop <-chan struct{}) {
 func (t *tracker) sync(now time.Time) (epoch, seen uint64, live bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.conn == nil {
+	if !t.fenceLocked() {
 		return 0, 0, false
+	}
+	return t.epoch, t.seen, now.Sub(t.answered) < t.cfg.liveness
+}
+
+// fenceLocked applies what the connection has received without blocking,
+// and reports whether there is a usable connection.
+func (t *tracker) fenceLocked() bool {
+	if t.conn == nil {
+		return false
 	}
 	if err := t.drainLocked(t.fence); err != nil {
 		// The reader goroutine meets the same end and reconnects; until
@@ -282,9 +291,9 @@ func (t *tracker) sync(now time.Time) (epoch, seen uint64, live bool) {
 		t.conn = nil
 		t.epoch++
 		t.cfg.onFlush()
-		return 0, 0, false
+		return false
 	}
-	return t.epoch, t.seen, now.Sub(t.answered) < t.cfg.liveness
+	return true
 }
 
 // live reports whether memory may answer now.
@@ -295,11 +304,13 @@ func (t *tracker) live(now time.Time) bool {
 }
 
 // keep runs add if nothing was invalidated, and no connection was lost,
-// since sync returned epoch and seen.
+// since sync returned epoch and seen, counting what the connection has
+// received by now (the fence again: an invalidation already here but not
+// yet applied by the reader goroutine must not let an older value in).
 func (t *tracker) keep(epoch, seen uint64, add func()) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.conn != nil && t.epoch == epoch && t.seen == seen {
+	if t.fenceLocked() && t.epoch == epoch && t.seen == seen {
 		add()
 	}
 }
