@@ -237,11 +237,14 @@ func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 		var v nearcache.Value
 		err := c.redisDo(ctx, func(ctx context.Context) error {
 			raw, err := c.rdb.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return nil
+			switch {
+			case errors.Is(err, redis.Nil):
+				return nil // no entry: a miss, not a failure
+			case err != nil:
+				return err
 			}
-			v = nearcache.Value{Bytes: raw, Found: err == nil}
-			return err
+			v = nearcache.Value{Bytes: raw, Found: true}
+			return nil
 		})
 		return v, err
 	})
