@@ -26,6 +26,10 @@
 // next request reaches this instance is therefore seen by that request,
 // unless the network held the invalidation back for longer than the
 // client's own round trip: a partition, which the liveness rule bounds.
+// A flush (FLUSHALL, FLUSHDB: an operator's act, never this service's) is
+// the exception: Redis pushes its invalidation after the flush's reply, so
+// values held here are dropped a moment after the flush, not before its
+// reply reaches whoever flushed.
 //
 // A value read from Redis is kept only if no invalidation arrived while
 // it was being read (one counter for all keys: writes are rare next to
