@@ -31,11 +31,12 @@
 // values held here are dropped a moment after the flush, not before its
 // reply reaches whoever flushed.
 //
-// A value read from Redis is kept only if no invalidation arrived while
-// it was being read (one counter for all keys: writes are rare next to
-// reads), so a value that was already outdated when it came back is never
-// kept. Values held before the tracking connection last (re)connected are
-// never used, since invalidations may have been lost meanwhile.
+// A value read from Redis is kept only if no invalidation of its key
+// arrived while it was being read, so a value that was already outdated
+// when it came back is never kept; writes of other keys (every cache fill
+// is one) do not keep it out. Values held before the tracking connection
+// last (re)connected are never used, since invalidations may have been
+// lost meanwhile.
 //
 // # When it stands aside
 //
@@ -206,12 +207,22 @@ func (c *Cache) Get(ctx context.Context, key string, load func(context.Context) 
 	if v, ok := c.answer(key, epoch, live, now); ok {
 		return v, nil
 	}
-	v, err := load(ctx)
-	if err == nil && live {
-		c.t.keep(epoch, seen, func() { c.held.Add(key, held{v: v, epoch: epoch, at: now}) })
+	if !live {
+		return load(ctx)
 	}
+	keys := []string{key}
+	c.t.begin(keys)
+	var v Value
+	var err error = errPanicked
+	defer func() { // deferred: a load that panics must not stay registered
+		c.t.finish(epoch, seen, keys, err == nil, func(int) { c.held.Add(key, held{v: v, epoch: epoch, at: now}) })
+	}()
+	v, err = load(ctx)
 	return v, err
 }
+
+// errPanicked stands for the outcome of a load that never returned.
+var errPanicked = errors.New("nearcache: load panicked")
 
 // Many is Get for several keys: those held are answered from memory, the
 // others with one call of load, which returns their values in the order
@@ -239,24 +250,35 @@ func (c *Cache) Many(ctx context.Context, keys []string, load func(context.Conte
 	if len(missing) == 0 {
 		return out, nil
 	}
-	got, err := load(ctx, missing)
+	// The missing keys this cache may keep, and where each is in missing.
+	var keep []string
+	var from []int
+	if live {
+		for j, k := range missing {
+			if c.holds(k) {
+				keep, from = append(keep, k), append(from, j)
+			}
+		}
+		c.t.begin(keep)
+	}
+	var got []Value
+	var err error = errPanicked
+	defer func() {
+		if live {
+			c.t.finish(epoch, seen, keep, err == nil, func(i int) {
+				c.held.Add(keep[i], held{v: got[from[i]], epoch: epoch, at: now})
+			})
+		}
+	}()
+	got, err = load(ctx, missing)
+	if err == nil && len(got) != len(missing) {
+		err = fmt.Errorf("nearcache: load returned %d values for %d keys", len(got), len(missing))
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(got) != len(missing) {
-		return nil, fmt.Errorf("nearcache: load returned %d values for %d keys", len(got), len(missing))
-	}
 	for j, v := range got {
 		out[at[j]] = v
-	}
-	if live {
-		c.t.keep(epoch, seen, func() {
-			for j, k := range missing {
-				if c.holds(k) {
-					c.held.Add(k, held{v: got[j], epoch: epoch, at: now})
-				}
-			}
-		})
 	}
 	return out, nil
 }
@@ -281,7 +303,7 @@ func (c *Cache) answer(key string, epoch uint64, live bool, now time.Time) (Valu
 // value.
 func (c *Cache) Forget(key string) {
 	if c != nil {
-		c.t.forget(func() { c.held.Remove(key) })
+		c.t.forget(key, func() { c.held.Remove(key) })
 	}
 }
 

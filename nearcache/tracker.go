@@ -45,17 +45,29 @@ type tracker struct {
 	// epoch counts connections (and flushes): a value kept in an earlier
 	// epoch may have missed invalidations and is never used.
 	epoch uint64
-	// seen counts invalidations applied: a value read while it moved may
-	// be outdated already and is not kept.
-	seen uint64
+	// seen counts invalidations applied. A read notes it when it starts
+	// (sync) and registers the keys it is about to load in reading; an
+	// invalidation of a registered key stamps it with the count, so a
+	// value whose own key moved while it was read (it may be outdated
+	// already) is not kept, and writes of other keys do not matter.
+	seen    uint64
+	reading map[string]*reads
 	// pings holds when each unanswered PING was sent, oldest first;
 	// answered when the latest answered one was.
 	pings    []time.Time
 	answered time.Time
 }
 
+// reads is a key's loads in flight: how many, and the invalidation count
+// when the key was last invalidated while any was.
+type reads struct {
+	n           int
+	invalidated uint64
+}
+
 func startTracker(ctx context.Context, cfg trackerConfig) (*tracker, error) {
-	t := &tracker{cfg: cfg, done: make(chan struct{}), logged: rate.NewLimiter(rate.Every(time.Minute), 1)}
+	t := &tracker{cfg: cfg, done: make(chan struct{}), logged: rate.NewLimiter(rate.Every(time.Minute), 1),
+		reading: map[string]*reads{}}
 	conn, err := t.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -303,24 +315,58 @@ func (t *tracker) live(now time.Time) bool {
 	return t.conn != nil && now.Sub(t.answered) < t.cfg.liveness
 }
 
-// keep runs add if nothing was invalidated, and no connection was lost,
-// since sync returned epoch and seen, counting what the connection has
-// received by now (the fence again: an invalidation already here but not
-// yet applied by the reader goroutine must not let an older value in).
-func (t *tracker) keep(epoch, seen uint64, add func()) {
+// begin registers loads of keys about to start, after a sync that
+// returned seen. Registering after sync is safe: an invalidation applied
+// in between is of a write Redis made before the load reads the key.
+func (t *tracker) begin(keys []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.fenceLocked() && t.epoch == epoch && t.seen == seen {
-		add()
+	for _, k := range keys {
+		r := t.reading[k]
+		if r == nil {
+			r = &reads{}
+			t.reading[k] = r
+		}
+		r.n++
 	}
 }
 
-// forget runs drop as an invalidation of this process's own.
-func (t *tracker) forget(drop func()) {
+// finish ends the loads begin registered. With ok (the load succeeded) it
+// runs add(i) for each keys[i] not invalidated since sync returned epoch
+// and seen, provided no connection was lost meanwhile, counting what the
+// connection has received by now (the fence again: an invalidation
+// already here but not yet applied by the reader goroutine must not let
+// an older value in).
+func (t *tracker) finish(epoch, seen uint64, keys []string, ok bool, add func(i int)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.seen++
+	ok = ok && t.fenceLocked() && t.epoch == epoch
+	for i, k := range keys {
+		r := t.reading[k]
+		if ok && r.invalidated <= seen {
+			add(i)
+		}
+		if r.n--; r.n == 0 {
+			delete(t.reading, k)
+		}
+	}
+}
+
+// forget runs drop as an invalidation of key of this process's own.
+func (t *tracker) forget(key string, drop func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.invalidatedLocked(key)
 	drop()
+}
+
+// invalidatedLocked counts an invalidation of key and stamps its loads in
+// flight with it.
+func (t *tracker) invalidatedLocked(key string) {
+	t.seen++
+	if r := t.reading[key]; r != nil {
+		r.invalidated = t.seen
+	}
 }
 
 // maxBuffered bounds what may wait to be parsed: a push message larger than
@@ -376,14 +422,15 @@ func (t *tracker) drainLocked(f fence) error {
 
 func (t *tracker) applyLocked(v value) {
 	if keys, flush, ok := invalidation(v); ok {
-		t.seen++
 		if flush {
-			t.epoch++
+			t.epoch++ // no load in flight keeps what it read
 			t.cfg.onFlush()
 			return
 		}
 		for _, k := range keys {
-			t.cfg.onInvalidate(string(k.str))
+			key := string(k.str)
+			t.invalidatedLocked(key)
+			t.cfg.onInvalidate(key)
 		}
 		return
 	}
