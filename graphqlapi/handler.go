@@ -88,7 +88,7 @@ func NewHandler(svc *profiling.Service, o HandlerOptions) http.Handler {
 		Resolvers: resolvers.New(svc, o.Logger),
 	}))
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(post{}) // gqlgen's, writing the answer's data as it is; see post.go
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
