@@ -15,7 +15,8 @@ import (
 
 // NewLogger returns the service's logger: JSON lines (production) or text
 // (dev), each record carrying the request id and the trace and span ids of
-// the context it was logged with.
+// the context it was logged with. When w is a LogBuffer, every record at
+// WARN or above flushes it.
 func NewLogger(w io.Writer, level slog.Leveler, text bool) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
@@ -24,7 +25,35 @@ func NewLogger(w io.Writer, level slog.Leveler, text bool) *slog.Logger {
 	} else {
 		h = slog.NewJSONHandler(w, opts)
 	}
+	if b, ok := w.(*LogBuffer); ok {
+		h = flushingHandler{Handler: h, b: b}
+	}
 	return slog.New(ContextHandler{Handler: h})
+}
+
+// flushingHandler writes a LogBuffer out after each WARN or ERROR record,
+// so those are never held back (nor lost to a crash).
+type flushingHandler struct {
+	slog.Handler
+	b *LogBuffer
+}
+
+func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		if ferr := h.b.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
+func (h flushingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return flushingHandler{h.Handler.WithAttrs(attrs), h.b}
+}
+
+func (h flushingHandler) WithGroup(name string) slog.Handler {
+	return flushingHandler{h.Handler.WithGroup(name), h.b}
 }
 
 // ContextHandler adds request_id, trace_id and span_id from the record's
