@@ -68,12 +68,10 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 				}
 				return nil, profiling.ReadInfo{}, res.Err
 			}
-			// Every waiter decodes its own copy from the shared bytes, so no
-			// two callers ever share a *User or its maps.
-			got, err := c.local.decode(res.Val.([]byte), id)
-			if err != nil {
-				return nil, profiling.ReadInfo{}, err
-			}
+			// Every waiter copies the shared entry, so no two callers ever
+			// share a *User or its maps.
+			shared := res.Val.(*cached)
+			got := shared.copyFor(shared.raw)
 			if !r.Satisfies(got.user, got.fetched) {
 				recheck = true
 				continue
@@ -102,11 +100,7 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 // the user's lock, so the change is computed from a copy no older than the
 // last write. It is stored for later readers like any fill.
 func (c *Cache) readExclusive(ctx context.Context, id string) (*profiling.User, profiling.ReadInfo, error) {
-	raw, err := c.fill(ctx, id, profiling.Read{}, false)
-	if err != nil {
-		return nil, profiling.ReadInfo{}, err
-	}
-	e, err := c.local.decode(raw, id)
+	e, err := c.fill(ctx, id, profiling.Read{}, false)
 	if err != nil {
 		return nil, profiling.ReadInfo{}, err
 	}
@@ -147,14 +141,15 @@ func (c *Cache) serveStale(ctx context.Context, id string, e *cached, cause erro
 }
 
 // fill runs once per user for all concurrent misses: it reads the user
-// upstream, stores it, and returns its entry for each waiter to decode.
-func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, recheck bool) (raw []byte, err error) {
+// upstream, stores it, and returns its entry, which no one may change: each
+// waiter takes a copy.
+func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, recheck bool) (e *cached, err error) {
 	// A panic here would otherwise crash the process: singleflight re-panics
 	// on a fresh goroutine for DoChan callers.
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.ErrorContext(callerCtx, "cache: upstream read panicked", "user_id", id, "panic", r)
-			raw, err = nil, fmt.Errorf("cache: user %q: upstream read failed unexpectedly", id)
+			e, err = nil, fmt.Errorf("cache: user %q: upstream read failed unexpectedly", id)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), c.cfg.FillTimeout)
@@ -172,7 +167,7 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 			if e.missing() {
 				return nil, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
 			}
-			return e.raw, nil
+			return e, nil
 		}
 	}
 
@@ -206,15 +201,17 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 			"user_id", id, "returned_id", u.ID)
 		return nil, fmt.Errorf("cache: user %q: upstream store returned user %q", id, u.ID)
 	}
-	raw, ttl, err := c.encodeUser(u, fetched)
+	raw, en, ttl, err := c.encodeUser(u, fetched)
 	if err != nil {
 		return nil, fmt.Errorf("cache: user %q: encode: %w", id, err)
 	}
-	if err := c.local.keep(id, raw); err != nil {
+	e, err = readBack(raw, en, id)
+	if err != nil {
 		return nil, err // our own encoding: a bug, not a miss
 	}
-	_ = c.store(ctx, id, raw, version(u), ttl) // logged; the readers have their user
-	return raw, nil
+	c.local.put(id, e)
+	_ = c.store(ctx, id, e.raw, version(u), ttl) // logged; the readers have their user
+	return e, nil
 }
 
 // lookup returns the decoded entry if Redis holds one, and nil otherwise:

@@ -43,7 +43,7 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 		c.forget(context.WithoutCancel(ctx), id)
 		return nil, fmt.Errorf("cache: update user %q: upstream store returned user %q", id, u.ID)
 	}
-	raw, ttl, err := c.encodeUser(u, time.Now())
+	raw, en, ttl, err := c.encodeUser(u, time.Now())
 	if err != nil {
 		// The change is applied upstream but cannot be cached; the old entry
 		// is now wrong, so drop it and hand back upstream's own user.
@@ -53,17 +53,18 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 	}
 	// Our own encoding, kept and copied: the caller gets the very shape
 	// later reads return, sharing nothing with the upstream store.
-	e, err := c.local.take(id, raw)
+	kept, err := readBack(raw, en, id)
 	if err != nil {
 		c.forget(context.WithoutCancel(ctx), id)
 		return nil, err
 	}
+	c.local.put(id, kept)
 	// Detached from the caller: a caller that gives up right after the
 	// upstream write must not leave the old value cached.
-	if err := c.store(context.WithoutCancel(ctx), id, raw, version(u), ttl); err != nil {
+	if err := c.store(context.WithoutCancel(ctx), id, kept.raw, version(u), ttl); err != nil {
 		c.forget(context.WithoutCancel(ctx), id)
 	}
-	return e.user, nil
+	return kept.copyFor(kept.raw).user, nil
 }
 
 // changeNotApplied is implemented by store errors that know whether a
