@@ -99,6 +99,7 @@ type Cache struct {
 	guard   *redisconn.Guard
 	metrics metrics
 	local   localCopies
+	notes   *storeNotes // when fills and writes last ended, for fill's recheck
 	// staleLog lets serveStale log once a minute, not once per request
 	// of an outage: bff_cache_stale_served_total counts every one.
 	staleLog *rate.Limiter
@@ -133,7 +134,7 @@ func New(rdb redis.UniversalClient, guard *redisconn.Guard, next profiling.UserS
 		panic("cache.New: " + err.Error())
 	}
 	c := &Cache{rdb: rdb, guard: guard, next: next, cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Metrics), unsynced: map[string]struct{}{},
-		local: newLocalCopies(cfg.LocalCopies), staleLog: rate.NewLimiter(rate.Every(time.Minute), 1)}
+		local: newLocalCopies(cfg.LocalCopies), notes: newStoreNotes(), staleLog: rate.NewLimiter(rate.Every(time.Minute), 1)}
 	guard.BeforeReuse(c.resyncEntries)
 	return c
 }

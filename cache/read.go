@@ -19,6 +19,7 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 	if id == "" {
 		return nil, profiling.ReadInfo{}, fmt.Errorf("cache: empty user id: %w", profiling.ErrUserNotFound)
 	}
+	start := c.clock() // before the lookup: see fill's recheck
 	e, redisErr := c.lookup(ctx, id)
 	if redisErr != nil && callerGone(ctx) {
 		// The caller left (or ran out of time) while Redis answered: an
@@ -55,11 +56,14 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 	// A reader may join a fill another reader started before this call,
 	// which may be older than r requires; then it waits for a second fill,
 	// which starts after this call did. Two rounds always suffice.
-	recheck := redisErr == nil // a Redis that just failed is not asked again before going upstream
+	recheckSince := start
+	if redisErr != nil {
+		recheckSince = recheckNever // a Redis that just failed is not asked again before going upstream
+	}
 	for range 2 {
 		// The closure captures this caller's ctx only for its values (trace
 		// ids, loggers); fill detaches it from this caller's cancellation.
-		ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id, r, recheck) })
+		ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id, r, recheckSince) })
 		select {
 		case res := <-ch:
 			if res.Err != nil {
@@ -73,7 +77,7 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 			shared := res.Val.(*cached)
 			got := shared.copyFor(shared.raw)
 			if !r.Satisfies(got.user, got.fetched) {
-				recheck = true
+				recheckSince = recheckAlways
 				continue
 			}
 			if got.missing() {
@@ -100,7 +104,7 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 // the user's lock, so the change is computed from a copy no older than the
 // last write. It is stored for later readers like any fill.
 func (c *Cache) readExclusive(ctx context.Context, id string) (*profiling.User, profiling.ReadInfo, error) {
-	e, err := c.fill(ctx, id, profiling.Read{}, false)
+	e, err := c.fill(ctx, id, profiling.Read{}, recheckNever)
 	if err != nil {
 		return nil, profiling.ReadInfo{}, err
 	}
@@ -142,8 +146,11 @@ func (c *Cache) serveStale(ctx context.Context, id string, e *cached, cause erro
 
 // fill runs once per user for all concurrent misses: it reads the user
 // upstream, stores it, and returns its entry, which no one may change: each
-// waiter takes a copy.
-func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, recheck bool) (e *cached, err error) {
+// waiter takes a copy. It looks in Redis first if one of this instance's
+// fills (or writes) of the user ended at or after recheckSince, a clock
+// reading.
+func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, recheckSince int64) (e *cached, err error) {
+	defer c.noteStored(id) // deferred first, so it runs last: after the store
 	// A panic here would otherwise crash the process: singleflight re-panics
 	// on a fresh goroutine for DoChan callers.
 	defer func() {
@@ -157,8 +164,10 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 
 	// A fill that finished between this caller's miss and its joining the
 	// flight has already stored the user; look again before spending an
-	// upstream call.
-	if recheck {
+	// upstream call. Only this instance's fills are noted: another
+	// instance's, ending in that window, costs a second upstream read, on
+	// this instance the first. That saves a Redis round trip on every miss.
+	if c.storedSince(id, recheckSince) {
 		e, err := c.lookup(ctx, id)
 		if err != nil && !r.Exclusive {
 			e = c.local.get(id) // as in User: Redis cannot answer, our own copy may

@@ -64,6 +64,7 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 	if err := c.store(context.WithoutCancel(ctx), id, kept.raw, version(u), ttl); err != nil {
 		c.forget(context.WithoutCancel(ctx), id)
 	}
+	c.noteStored(id) // a reader that missed before this store looks again
 	return kept.copyFor(kept.raw).user, nil
 }
 
