@@ -38,9 +38,11 @@
 // # No stale set
 //
 // Every write of a user's entry goes through one Lua script that refuses to
-// replace an entry holding a newer updated_at, atomically in Redis. So a
-// fill that read upstream before a concurrent UpdateUser can never replace
-// that update's fresher entry, whichever finishes last.
+// replace an entry holding a newer updated_at, atomically in Redis, or,
+// when the key held nothing a moment before, a SET NX, which replaces
+// nothing (and falls back to the script if an entry appeared). So a fill
+// that read upstream before a concurrent UpdateUser can never replace that
+// update's fresher entry, whichever finishes last.
 //
 // # Upstream down
 //
