@@ -176,3 +176,59 @@ func scribble(u *profiling.User) {
 		}
 	}
 }
+
+// readBackUser must carry every field: this fails when profiling.User (or
+// Identity) grows one that toStored carries and readBackUser does not.
+func TestReadBackCarriesEveryField(t *testing.T) {
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("x")
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Int, reflect.Int64, reflect.Int32:
+			v.SetInt(1)
+		case reflect.Float64:
+			v.SetFloat(1.5)
+		case reflect.Map:
+			v.Set(reflect.ValueOf(map[string]any{"k": "v"}))
+		case reflect.Slice:
+			s := reflect.MakeSlice(v.Type(), 1, 1)
+			fill(s.Index(0))
+			v.Set(s)
+		case reflect.Struct:
+			if v.Type() == reflect.TypeFor[time.Time]() {
+				v.Set(reflect.ValueOf(time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)))
+				return
+			}
+			for i := range v.NumField() {
+				fill(v.Field(i))
+			}
+		}
+	}
+	u := &profiling.User{}
+	fill(reflect.ValueOf(u).Elem())
+	en := entry{Version: version(u), FetchedAt: 1, FreshUntil: 2, User: toStored(u)}
+	raw, err := json.Marshal(en)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readBack(raw, en, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, fast := readBackUser(en.User); !fast {
+		t.Fatal("a plain user was decoded, not built")
+	}
+	want, err := decodeJSON(raw, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("readBack differs from decoding:\n got %#v\nwant %#v", got.user, want.user)
+	}
+	if !reflect.DeepEqual(want.user, u) {
+		t.Fatalf("the entry does not carry every field (toStored or user() misses one):\n got %#v\nwant %#v", want.user, u)
+	}
+}
