@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/auth0/go-auth0/management"
 
@@ -45,37 +46,148 @@ var notRest = func() map[string]bool {
 	return m
 }()
 
-// UnmarshalJSON reads the SDK's struct, then the other root attributes. Two
-// things keep it to about three quarters of the instructions it took when
-// it decoded the whole answer twice (callgrind, the returning seed user):
-// encoding/json calls it with a value it has already checked, so the SDK's
-// decoder is called directly rather than through json.Unmarshal, which
-// would check and scan the answer once more; and the root is split into
-// raw values first, so only the attributes kept here are decoded a second
-// time, not the metadata and identities.
+// UnmarshalJSON reads the SDK's struct, then the other root attributes.
+// encoding/json calls it with a value it has already checked, and the
+// SDK's decoder checks it again, so the SDK's decoder is called directly
+// rather than through json.Unmarshal, and the other root attributes are
+// found by restAttributes' walk over the checked bytes rather than by a
+// third decode of the whole answer: only the attributes kept here are
+// decoded a second time, not the metadata and identities.
 func (u *auth0User) UnmarshalJSON(b []byte) error {
 	if err := u.User.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
+	rest, err := restAttributes(b)
+	if err != nil {
 		return err
 	}
-	u.rest = nil
-	for k, raw := range all {
-		if notRest[k] {
-			continue
-		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
-		if u.rest == nil {
-			u.rest = map[string]any{}
-		}
-		u.rest[k] = v
-	}
+	u.rest = rest
 	return nil
+}
+
+// restAttributes decodes the root attributes of the JSON object b that are
+// not in notRest, as decoding b into a map[string]any and deleting those
+// would (nil when none is left, and for null). b must be valid JSON, as
+// the SDK's decoder has just found it: the walk only finds where each
+// attribute's name and value begin and end.
+func restAttributes(b []byte) (map[string]any, error) {
+	i := skipSpace(b, 0)
+	if i < len(b) && b[i] == 'n' {
+		return nil, nil // null
+	}
+	if i >= len(b) || b[i] != '{' {
+		return nil, errors.New("auth0store: the answer is not a JSON object")
+	}
+	var rest map[string]any
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] == '}' {
+			return rest, nil
+		}
+		start := i
+		i = skipString(b, i)
+		name, err := attributeName(b[start:i])
+		if err != nil {
+			return nil, err
+		}
+		i = skipSpace(b, i) + 1 // the colon
+		i = skipSpace(b, i)
+		start = i
+		i = skipValue(b, i)
+		if i > len(b) {
+			return nil, errors.New("auth0store: the answer ends inside a value")
+		}
+		if !notRest[name] {
+			var v any
+			if err := json.Unmarshal(b[start:i], &v); err != nil {
+				return nil, err
+			}
+			if rest == nil {
+				rest = map[string]any{}
+			}
+			rest[name] = v // as a map decode, the last of a repeated name wins
+		}
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i++
+		}
+	}
+}
+
+// attributeName unquotes a JSON string as encoding/json does: plain ASCII
+// as it is, anything else (escapes, non-ASCII, which it checks for valid
+// UTF-8) through encoding/json itself.
+func attributeName(q []byte) (string, error) {
+	if len(q) < 2 {
+		return "", errors.New("auth0store: the answer ends inside a name")
+	}
+	for _, c := range q[1 : len(q)-1] {
+		if c == '\\' || c >= utf8.RuneSelf {
+			var s string
+			err := json.Unmarshal(q, &s)
+			return s, err
+		}
+	}
+	return string(q[1 : len(q)-1]), nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the JSON string starting at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b) + 1
+}
+
+// skipValue returns the index after the JSON value starting at b[i], or
+// more than len(b) if it does not end.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b) + 1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b) + 1
+	}
+	for i < len(b) { // a number, true, false or null
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 // exchange is a PATCH for management.Management.Request, which encodes its

@@ -2,7 +2,9 @@ package cache_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/progressive-profiling/bff/internal/testkit"
 
@@ -78,4 +80,30 @@ func BenchmarkUserRedisDown(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkUserMiss is a cold read against a real redis-server: the entry
+// has expired (TTL 1ms, nothing kept stale), so the read misses, fills from
+// a free in-memory upstream and stores the user: the cache's own share of
+// a cold request. upstream/op says it was a miss each time.
+func BenchmarkUserMiss(b *testing.B) {
+	e := newProductionEnv(b)
+	const users = 256
+	ids := make([]string, users)
+	store := testkit.NewUsers()
+	for i := range ids {
+		ids[i] = fmt.Sprintf("auth0|miss-%d", i)
+		store.Set(sampleUser(ids[i]))
+	}
+	c := e.newCache(store, cache.Config{TTL: time.Millisecond, MaxStale: -1})
+	ctx := context.Background()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if _, _, err := c.User(ctx, ids[n%users], profiling.Read{}); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(store.Reads())/float64(n), "upstream/op")
 }

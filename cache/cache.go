@@ -38,9 +38,11 @@
 // # No stale set
 //
 // Every write of a user's entry goes through one Lua script that refuses to
-// replace an entry holding a newer updated_at, atomically in Redis. So a
-// fill that read upstream before a concurrent UpdateUser can never replace
-// that update's fresher entry, whichever finishes last.
+// replace an entry holding a newer updated_at, atomically in Redis, or,
+// when the key held nothing a moment before, a SET NX, which replaces
+// nothing (and falls back to the script if an entry appeared). So a fill
+// that read upstream before a concurrent UpdateUser can never replace that
+// update's fresher entry, whichever finishes last.
 //
 // # Upstream down
 //
@@ -99,6 +101,7 @@ type Cache struct {
 	guard   *redisconn.Guard
 	metrics metrics
 	local   localCopies
+	notes   *storeNotes // when fills and writes last ended, for fill's recheck
 	// staleLog lets serveStale log once a minute, not once per request
 	// of an outage: bff_cache_stale_served_total counts every one.
 	staleLog *rate.Limiter
@@ -133,7 +136,7 @@ func New(rdb redis.UniversalClient, guard *redisconn.Guard, next profiling.UserS
 		panic("cache.New: " + err.Error())
 	}
 	c := &Cache{rdb: rdb, guard: guard, next: next, cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Metrics), unsynced: map[string]struct{}{},
-		local: newLocalCopies(cfg.LocalCopies), staleLog: rate.NewLimiter(rate.Every(time.Minute), 1)}
+		local: newLocalCopies(cfg.LocalCopies), notes: newStoreNotes(), staleLog: rate.NewLimiter(rate.Every(time.Minute), 1)}
 	guard.BeforeReuse(c.resyncEntries)
 	return c
 }

@@ -56,6 +56,14 @@ func (l localCopies) keep(id string, raw []byte) error {
 	return nil
 }
 
+// put keeps e, an entry no one changes any more, as this instance's copy
+// of the user.
+func (l localCopies) put(id string, e *cached) {
+	if l.lru != nil {
+		l.lru.Add(id, e)
+	}
+}
+
 // take keeps raw as this instance's copy of the user and returns the
 // caller's own copy of it.
 func (l localCopies) take(id string, raw []byte) (*cached, error) {

@@ -19,7 +19,8 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 	if id == "" {
 		return nil, profiling.ReadInfo{}, fmt.Errorf("cache: empty user id: %w", profiling.ErrUserNotFound)
 	}
-	e, redisErr := c.lookup(ctx, id)
+	start := c.clock() // before the lookup: see fill's recheck
+	e, absent, redisErr := c.lookup(ctx, id)
 	if redisErr != nil && callerGone(ctx) {
 		// The caller left (or ran out of time) while Redis answered: an
 		// upstream read now would be spent on nobody.
@@ -46,7 +47,7 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 		}
 	}
 	if r.Exclusive {
-		return c.readExclusive(ctx, id)
+		return c.readExclusive(ctx, id, absent)
 	}
 	c.metrics.misses.Inc()
 
@@ -55,11 +56,14 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 	// A reader may join a fill another reader started before this call,
 	// which may be older than r requires; then it waits for a second fill,
 	// which starts after this call did. Two rounds always suffice.
-	recheck := redisErr == nil // a Redis that just failed is not asked again before going upstream
+	recheckSince := start
+	if redisErr != nil {
+		recheckSince = recheckNever // a Redis that just failed is not asked again before going upstream
+	}
 	for range 2 {
 		// The closure captures this caller's ctx only for its values (trace
 		// ids, loggers); fill detaches it from this caller's cancellation.
-		ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id, r, recheck) })
+		ch := c.flight.DoChan(id, func() (any, error) { return c.fill(ctx, id, r, recheckSince, absent) })
 		select {
 		case res := <-ch:
 			if res.Err != nil {
@@ -68,14 +72,12 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 				}
 				return nil, profiling.ReadInfo{}, res.Err
 			}
-			// Every waiter decodes its own copy from the shared bytes, so no
-			// two callers ever share a *User or its maps.
-			got, err := c.local.decode(res.Val.([]byte), id)
-			if err != nil {
-				return nil, profiling.ReadInfo{}, err
-			}
+			// Every waiter copies the shared entry, so no two callers ever
+			// share a *User or its maps.
+			shared := res.Val.(*cached)
+			got := shared.copyFor(shared.raw)
 			if !r.Satisfies(got.user, got.fetched) {
-				recheck = true
+				recheckSince = recheckAlways
 				continue
 			}
 			if got.missing() {
@@ -101,12 +103,8 @@ func (c *Cache) User(ctx context.Context, id string, r profiling.Read) (*profili
 // own, never one shared with readers that started before the caller held
 // the user's lock, so the change is computed from a copy no older than the
 // last write. It is stored for later readers like any fill.
-func (c *Cache) readExclusive(ctx context.Context, id string) (*profiling.User, profiling.ReadInfo, error) {
-	raw, err := c.fill(ctx, id, profiling.Read{}, false)
-	if err != nil {
-		return nil, profiling.ReadInfo{}, err
-	}
-	e, err := c.local.decode(raw, id)
+func (c *Cache) readExclusive(ctx context.Context, id string, absent bool) (*profiling.User, profiling.ReadInfo, error) {
+	e, err := c.fill(ctx, id, profiling.Read{}, recheckNever, absent)
 	if err != nil {
 		return nil, profiling.ReadInfo{}, err
 	}
@@ -147,14 +145,18 @@ func (c *Cache) serveStale(ctx context.Context, id string, e *cached, cause erro
 }
 
 // fill runs once per user for all concurrent misses: it reads the user
-// upstream, stores it, and returns its entry for each waiter to decode.
-func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, recheck bool) (raw []byte, err error) {
+// upstream, stores it, and returns its entry, which no one may change: each
+// waiter takes a copy. It looks in Redis first if one of this instance's
+// fills (or writes) of the user ended at or after recheckSince, a clock
+// reading. absent says the last look found no entry at all (see store).
+func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, recheckSince int64, absent bool) (e *cached, err error) {
+	defer c.noteStored(id) // deferred first, so it runs last: after the store
 	// A panic here would otherwise crash the process: singleflight re-panics
 	// on a fresh goroutine for DoChan callers.
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.ErrorContext(callerCtx, "cache: upstream read panicked", "user_id", id, "panic", r)
-			raw, err = nil, fmt.Errorf("cache: user %q: upstream read failed unexpectedly", id)
+			e, err = nil, fmt.Errorf("cache: user %q: upstream read failed unexpectedly", id)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), c.cfg.FillTimeout)
@@ -162,9 +164,12 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 
 	// A fill that finished between this caller's miss and its joining the
 	// flight has already stored the user; look again before spending an
-	// upstream call.
-	if recheck {
-		e, err := c.lookup(ctx, id)
+	// upstream call. Only this instance's fills are noted: another
+	// instance's, ending in that window, costs a second upstream read, on
+	// this instance the first. That saves a Redis round trip on every miss.
+	if c.storedSince(id, recheckSince) {
+		e, gone, err := c.lookup(ctx, id)
+		absent = gone
 		if err != nil && !r.Exclusive {
 			e = c.local.get(id) // as in User: Redis cannot answer, our own copy may
 		}
@@ -172,7 +177,7 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 			if e.missing() {
 				return nil, fmt.Errorf("cache: user %q: %w (remembered)", id, profiling.ErrUserNotFound)
 			}
-			return e.raw, nil
+			return e, nil
 		}
 	}
 
@@ -206,31 +211,35 @@ func (c *Cache) fill(callerCtx context.Context, id string, r profiling.Read, rec
 			"user_id", id, "returned_id", u.ID)
 		return nil, fmt.Errorf("cache: user %q: upstream store returned user %q", id, u.ID)
 	}
-	raw, ttl, err := c.encodeUser(u, fetched)
+	raw, en, ttl, err := c.encodeUser(u, fetched)
 	if err != nil {
 		return nil, fmt.Errorf("cache: user %q: encode: %w", id, err)
 	}
-	if err := c.local.keep(id, raw); err != nil {
+	e, err = readBack(raw, en, id)
+	if err != nil {
 		return nil, err // our own encoding: a bug, not a miss
 	}
-	_ = c.store(ctx, id, raw, version(u), ttl) // logged; the readers have their user
-	return raw, nil
+	c.local.put(id, e)
+	_ = c.store(ctx, id, e.raw, version(u), ttl, absent) // logged; the readers have their user
+	return e, nil
 }
 
 // lookup returns the decoded entry if Redis holds one, and nil otherwise:
-// Redis is never the reason a read fails. err reports a Redis failure (as
-// opposed to a miss) so callers can avoid asking a failing Redis twice, and
-// can turn to the in-process copy instead.
-func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
+// Redis is never the reason a read fails. absent says Redis answered that
+// it holds no entry under the key (not even an undecodable one). err
+// reports a Redis failure (as opposed to a miss) so callers can avoid
+// asking a failing Redis twice, and can turn to the in-process copy
+// instead.
+func (c *Cache) lookup(ctx context.Context, id string) (e *cached, absent bool, err error) {
 	if c.isUnsynced(id) {
 		// Redis may hold a copy from before a change this instance made:
 		// with Redis usable again (allow also lets a due probe start), a
 		// miss, whose fill stores the user afresh; otherwise a failure, so
 		// the in-process copy (which holds that change) answers.
 		if c.guard.Usable() {
-			return nil, nil
+			return nil, false, nil
 		}
-		return nil, errBreakerOpen
+		return nil, false, errBreakerOpen
 	}
 	key := c.Key(id)
 	v, err := c.cfg.Near.Get(ctx, key, func(ctx context.Context) (nearcache.Value, error) {
@@ -253,14 +262,14 @@ func (c *Cache) lookup(ctx context.Context, id string) (*cached, error) {
 		if !callerGone(ctx) && !errors.Is(err, errBreakerOpen) { // the caller leaving is not a Redis fault
 			c.log.WarnContext(ctx, "cache: redis read failed", "user_id", id, "error", err)
 		}
-		return nil, err
+		return nil, false, err
 	case !v.Found:
-		return nil, nil
+		return nil, true, nil
 	}
-	e, err := c.local.take(id, v.Bytes)
+	e, err = c.local.take(id, v.Bytes)
 	if err != nil {
 		c.log.WarnContext(ctx, "cache: undecodable entry; refilling it", "user_id", id, "error", err)
-		return nil, nil
+		return nil, false, nil
 	}
-	return e, nil
+	return e, false, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/progressive-profiling/bff/cache"
 	"github.com/progressive-profiling/bff/internal/auth0emu"
 	"github.com/progressive-profiling/bff/internal/figures"
+	"github.com/progressive-profiling/bff/internal/testkit"
 	"github.com/progressive-profiling/bff/profiling"
 )
 
@@ -86,4 +87,49 @@ func TestFillNeverReplacesANewerWrite(t *testing.T) {
 		}
 	}
 	figures.Report(t, "stale-set race: %d trials, %d stale", trials, stale)
+}
+
+// A fill whose reader found no entry stores with SET NX; an entry that
+// appeared meanwhile is then judged by the store script as any other: an
+// older copy or garbage is replaced (a newer one is kept, see
+// TestFillNeverReplacesANewerWrite).
+func TestFillReplacesAnOlderEntryThatAppearedMeanwhile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	want := sampleUser("auth0|appeared")
+	store := testkit.NewUsers(want)
+	c := e.newCache(store, cache.Config{})
+	ctx := context.Background()
+	for name, held := range map[string]string{
+		"garbage": "not an entry",
+		"older":   `{"updated_ms":1,"fetched_ms":1,"fresh_ms":1,"user":{"user_id":"auth0|appeared","email":"old@example.com"}}`,
+	} {
+		if err := c.Invalidate(ctx, want.ID); err != nil {
+			t.Fatal(err)
+		}
+		entered, release := store.HoldReads()
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := c.User(ctx, want.ID, profiling.Read{})
+			done <- err
+		}()
+		<-entered // the miss is seen, the fill upstream
+		if err := e.rdb.Set(ctx, c.Key(want.ID), held, time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		release()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Version int64          `json:"updated_ms"`
+			User    profiling.User `json:"user"`
+		}
+		if err := json.Unmarshal([]byte(e.cached(t, c.Key(want.ID))), &got); err != nil {
+			t.Fatalf("%s: Redis holds no entry after the fill: %v", name, err)
+		}
+		if got.Version != want.UpdatedAt.UnixMilli() || got.User.Email != want.Email {
+			t.Fatalf("%s: Redis holds version %d (%s) after the fill, want the fill's %d", name, got.Version, got.User.Email, want.UpdatedAt.UnixMilli())
+		}
+	}
 }

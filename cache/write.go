@@ -43,7 +43,7 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 		c.forget(context.WithoutCancel(ctx), id)
 		return nil, fmt.Errorf("cache: update user %q: upstream store returned user %q", id, u.ID)
 	}
-	raw, ttl, err := c.encodeUser(u, time.Now())
+	raw, en, ttl, err := c.encodeUser(u, time.Now())
 	if err != nil {
 		// The change is applied upstream but cannot be cached; the old entry
 		// is now wrong, so drop it and hand back upstream's own user.
@@ -53,17 +53,19 @@ func (c *Cache) UpdateUser(ctx context.Context, id string, p profiling.Patch) (*
 	}
 	// Our own encoding, kept and copied: the caller gets the very shape
 	// later reads return, sharing nothing with the upstream store.
-	e, err := c.local.take(id, raw)
+	kept, err := readBack(raw, en, id)
 	if err != nil {
 		c.forget(context.WithoutCancel(ctx), id)
 		return nil, err
 	}
+	c.local.put(id, kept)
 	// Detached from the caller: a caller that gives up right after the
 	// upstream write must not leave the old value cached.
-	if err := c.store(context.WithoutCancel(ctx), id, raw, version(u), ttl); err != nil {
+	if err := c.store(context.WithoutCancel(ctx), id, kept.raw, version(u), ttl, false); err != nil {
 		c.forget(context.WithoutCancel(ctx), id)
 	}
-	return e.user, nil
+	c.noteStored(id) // a reader that missed before this store looks again
+	return kept.copyFor(kept.raw).user, nil
 }
 
 // changeNotApplied is implemented by store errors that know whether a
@@ -109,9 +111,25 @@ return 1
 // store writes the user's entry with storeScript. Failures are logged and
 // returned; a newer entry kept is not a failure. Storing an upstream copy
 // means Redis holds no copy older than this instance's changes any more.
-func (c *Cache) store(ctx context.Context, id string, raw []byte, ver int64, ttl time.Duration) error {
+//
+// absent says the last look at Redis found no entry, as on most misses:
+// then a SET NX writes it, which costs Redis a fraction of the script and
+// replaces nothing, so it can be no stale set; only if an entry appeared
+// since (newer, older or garbage) does the script decide. Either way the
+// outcome is the script's.
+func (c *Cache) store(ctx context.Context, id string, raw []byte, ver int64, ttl time.Duration, absent bool) error {
 	var wrote int64
 	err := c.redisDo(ctx, func(ctx context.Context) error {
+		if absent {
+			set, err := c.rdb.SetNX(ctx, c.Key(id), raw, ttl).Result()
+			if err != nil {
+				return err
+			}
+			if set {
+				wrote = 1
+				return nil
+			}
+		}
 		var err error
 		wrote, err = storeScript.Run(ctx, c.rdb, []string{c.Key(id)}, raw, ver, ttl.Milliseconds()).Int64()
 		return err
