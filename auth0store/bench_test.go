@@ -20,8 +20,8 @@ import (
 // emulator over loopback HTTP (token cached): the floor under every cache
 // miss.
 func BenchmarkUser(b *testing.B) {
-	emu := emulatorB(b)
-	s := storeB(b, emu)
+	emu := emulator(b)
+	s := newStore(b, emu, Config{})
 	ctx := context.Background()
 	for b.Loop() {
 		if _, _, err := s.User(ctx, auth0emu.SeedReturningUserID, profiling.Read{}); err != nil {
@@ -34,7 +34,7 @@ func BenchmarkUser(b *testing.B) {
 // traced transport with tracing off (a no-op tracer provider, W3C
 // propagation) and the metrics registered.
 func BenchmarkUserAsWired(b *testing.B) {
-	emu := emulatorB(b)
+	emu := emulator(b)
 	s, err := New(context.Background(), Config{
 		Domain: emu.URL(), ClientID: emu.Config().ClientID, ClientSecret: emu.Config().ClientSecret,
 		HTTPClient: &http.Client{Timeout: DefaultTimeout, Transport: TracedTransport(NewTransport(), tracenoop.NewTracerProvider(),
@@ -56,7 +56,7 @@ func BenchmarkUserAsWired(b *testing.B) {
 // BenchmarkDecodeUser is the decoding of one answer: the returning and the
 // enterprise seed users as the Management API sends them.
 func BenchmarkDecodeUser(b *testing.B) {
-	emu := emulatorB(b)
+	emu := emulator(b)
 	for _, id := range []string{auth0emu.SeedReturningUserID, auth0emu.SeedEnterpriseUserID} {
 		doc, _ := emu.User(id)
 		raw, err := json.Marshal(doc)
@@ -77,8 +77,8 @@ func BenchmarkDecodeUser(b *testing.B) {
 }
 
 func BenchmarkUpdateUser(b *testing.B) {
-	emu := emulatorB(b)
-	s := storeB(b, emu)
+	emu := emulator(b)
+	s := newStore(b, emu, Config{})
 	ctx := context.Background()
 	i := 0
 	for b.Loop() {
@@ -88,24 +88,4 @@ func BenchmarkUpdateUser(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func emulatorB(b *testing.B) *auth0emu.Server {
-	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{RateLimit: -1, SigningKey: sharedKey()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = emu.Close() })
-	if err := emu.Seed(); err != nil {
-		b.Fatal(err)
-	}
-	return emu
-}
-
-func storeB(b *testing.B, emu *auth0emu.Server) *Store {
-	s, err := New(context.Background(), Config{Domain: emu.URL(), ClientID: emu.Config().ClientID, ClientSecret: emu.Config().ClientSecret})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
 }

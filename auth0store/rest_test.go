@@ -29,14 +29,7 @@ func decodedRest(b []byte) (map[string]any, error) {
 // restSeeds are the seed users as the Management API answers them, and
 // JSON that a walk over bytes could get wrong.
 func restSeeds(tb testing.TB) [][]byte {
-	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{RateLimit: -1, SigningKey: sharedKey()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = emu.Close() })
-	if err := emu.Seed(); err != nil {
-		tb.Fatal(err)
-	}
+	emu := emulator(tb)
 	if err := emu.SeedLoadUsers(1); err != nil {
 		tb.Fatal(err)
 	}

@@ -28,7 +28,7 @@ var sharedKey = sync.OnceValue(func() *rsa.PrivateKey {
 
 // emulator starts a seeded auth0emu on a free loopback port (one shared
 // signing key: RSA key generation would dominate the tests' time).
-func emulator(t *testing.T) *auth0emu.Server {
+func emulator(t testing.TB) *auth0emu.Server {
 	t.Helper()
 	emu, err := auth0emu.Listen("127.0.0.1:0", auth0emu.Config{RateLimit: -1, SigningKey: sharedKey()})
 	if err != nil {
@@ -42,7 +42,7 @@ func emulator(t *testing.T) *auth0emu.Server {
 }
 
 // newStore points the real go-auth0 client at emu over HTTP.
-func newStore(t *testing.T, emu *auth0emu.Server, cfg Config) *Store {
+func newStore(t testing.TB, emu *auth0emu.Server, cfg Config) *Store {
 	t.Helper()
 	cfg.Domain = emu.URL()
 	cfg.ClientID = emu.Config().ClientID
